@@ -1,0 +1,31 @@
+# The two commands: `make run` starts a single-node cluster, `make test` runs every test.
+# Both install what a fresh Debian machine lacks first (hack/setup.sh).
+DATA_DIR ?= /var/lib/pilothouse
+PYTEST_ARGS ?=
+
+.PHONY: run test test-quick setup setup-test lint bench clean
+
+run: setup
+	.venv/bin/pilothouse server --data-dir $(DATA_DIR)
+
+test: setup-test
+	../shared/tools/egress-guard on 2>/dev/null || true
+	.venv/bin/lint-imports
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# The quick tier: everything but the long end-to-end scenarios.
+test-quick: setup-test
+	.venv/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+setup:
+	@hack/setup.sh run
+
+setup-test:
+	@hack/setup.sh test
+
+lint: setup-test
+	.venv/bin/ruff check src tests bench
+	.venv/bin/lint-imports
+
+bench: setup-test
+	for b in bench/*.py; do .venv/bin/python $$b; done
