@@ -7,7 +7,7 @@ code. Messages follow the wording of kube-apiserver so that kubectl prints the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -91,7 +91,7 @@ def duplicate(path: str, value: Any) -> FieldError:
 
 
 def too_long(path: str, max_length: int) -> FieldError:
-    return FieldError("Too long", path, f"must have at most {max_length} bytes")
+    return FieldError("Too long", path, f"may not be more than {max_length} bytes")
 
 
 def _render_value(value: Any) -> str:
@@ -101,6 +101,12 @@ def _render_value(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    # Go's %#v of string slices and maps, which is how kube-apiserver prints such values.
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[]string{" + ", ".join(_render_value(v) for v in value) + "}"
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        items = ", ".join(f"{_render_value(k)}:{_render_value(v)}" for k, v in sorted(value.items()))
+        return "map[string]string{" + items + "}"
     return str(value)
 
 

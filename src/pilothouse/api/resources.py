@@ -24,8 +24,9 @@ READ_VERBS = ("get", "list", "watch")
 class Subresource:
     name: str  # status, scale, binding, eviction, log, exec, attach, portforward, ...
     kind: str  # the kind the subresource reads and writes (Pod for status, Scale for scale)
-    group: str = ""  # group of that kind ("autoscaling" for Scale)
-    version: str = "v1"
+    # Group and version of that kind; None: the same as the resource's (status).
+    group: str | None = None
+    version: str | None = None
     verbs: tuple[str, ...] = ("get", "patch", "update")
 
 
@@ -92,6 +93,12 @@ class ResourceType:
     def subresource(self, name: str) -> Subresource | None:
         return next((s for s in self.subresources if s.name == name), None)
 
+    def subresource_kind(self, subresource: Subresource) -> tuple[str, str, str]:
+        """(group, version, kind) a subresource reads and writes."""
+        group = self.group if subresource.group is None else subresource.group
+        version = self.version if subresource.version is None else subresource.version
+        return group, version, subresource.kind
+
 
 def _status(kind: str) -> Subresource:
     return Subresource("status", kind)
@@ -104,14 +111,12 @@ def _pod_subresources() -> tuple[Subresource, ...]:
     connect = ("create", "get")
     return (
         _status("Pod"),
-        Subresource("binding", "Binding", verbs=("create",)),
+        Subresource("binding", "Binding", "", "v1", verbs=("create",)),
         Subresource("eviction", "Eviction", "policy", "v1", verbs=("create",)),
-        Subresource("log", "Pod", verbs=("get",)),
-        Subresource("exec", "PodExecOptions", verbs=connect),
-        Subresource("attach", "PodAttachOptions", verbs=connect),
-        Subresource("portforward", "PodPortForwardOptions", verbs=connect),
-        Subresource("ephemeralcontainers", "Pod"),
-        Subresource("resize", "Pod"),
+        Subresource("log", "Pod", "", "v1", verbs=("get",)),
+        Subresource("exec", "PodExecOptions", "", "v1", verbs=connect),
+        Subresource("attach", "PodAttachOptions", "", "v1", verbs=connect),
+        Subresource("portforward", "PodPortForwardOptions", "", "v1", verbs=connect),
     )
 
 
@@ -123,7 +128,8 @@ def builtin_resources() -> list[ResourceType]:
     return [
         # core/v1
         R("", "v1", "Namespace", "namespaces", cluster, ("ns",),
-          subresources=(_status("Namespace"), Subresource("finalize", "Namespace", verbs=("update",))),
+          subresources=(_status("Namespace"),
+                        Subresource("finalize", "Namespace", verbs=("update",))),
           verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
         R("", "v1", "Pod", "pods", ns, ("po",), all_, subresources=_pod_subresources()),
         R("", "v1", "Service", "services", ns, ("svc",), all_, subresources=(_status("Service"),),
@@ -132,10 +138,8 @@ def builtin_resources() -> list[ResourceType]:
         R("", "v1", "ConfigMap", "configmaps", ns, ("cm",)),
         R("", "v1", "Secret", "secrets", ns),
         R("", "v1", "Node", "nodes", cluster, ("no",), subresources=(_status("Node"),)),
-        R("", "v1", "Event", "events", ns, ("ev",), storage_group=""),
-        R("", "v1", "ServiceAccount", "serviceaccounts", ns, ("sa",),
-          subresources=(Subresource("token", "TokenRequest", "authentication.k8s.io", "v1",
-                                    verbs=("create",)),)),
+        R("", "v1", "Event", "events", ns, ("ev",)),
+        R("", "v1", "ServiceAccount", "serviceaccounts", ns, ("sa",)),
         R("", "v1", "PersistentVolume", "persistentvolumes", cluster, ("pv",),
           subresources=(_status("PersistentVolume"),)),
         R("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", ns, ("pvc",),

@@ -10,9 +10,12 @@ Every backend (sqlite, memory, etcd) gives the same guarantees:
 - ``range`` reads a consistent snapshot at one revision, also across pages (``revision=`` the
   revision the first page returned, ``start_after=`` the last key of the previous page).
 - ``watch`` delivers every change after a revision, in revision order, without polling;
-  asking for a revision older than what the backend still remembers raises ``Expired``.
-- ``compact`` forgets history older than a revision; reads at compacted revisions raise
-  ``Expired``.
+  asking for a revision older than what the backend still remembers raises ``Expired``, and
+  so does a watcher that falls too far behind (its consumer must re-list, as in Kubernetes).
+- ``compact(C)`` forgets the changes at and below ``C``: reads at revisions below ``C`` and
+  watches from revisions below ``C`` raise ``Expired``; the state at ``C`` itself stays
+  readable and a watch from ``C`` still works (etcd's semantics).
+- Reads at, and compaction to, a revision newer than the current one raise ``FutureRevision``.
 
 Keys are strings (``/registry/...``); values are opaque bytes.
 """
@@ -64,6 +67,15 @@ class Expired(StoreError):
         self.oldest = oldest
 
 
+class FutureRevision(StoreError):
+    """A read at, or compaction to, a revision that has not been written yet."""
+
+    def __init__(self, requested: int, current: int):
+        super().__init__(f"revision {requested} is in the future (current: {current})")
+        self.requested = requested
+        self.current = current
+
+
 class StoreClosed(StoreError):
     """The store was closed, or its backing connection is lost."""
 
@@ -100,7 +112,16 @@ class RangeResult:
 
 
 class Store(abc.ABC):
-    """Abstract MVCC store. See the module docstring for the guarantees."""
+    """Abstract MVCC store. See the module docstring for the guarantees.
+
+    A store belongs to the event loop it was opened on; ``async with`` closes it.
+    """
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     @abc.abstractmethod
     async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
@@ -145,8 +166,9 @@ class Store(abc.ABC):
         """Every change to keys under ``prefix`` with revision > ``from_revision``, in order.
 
         Raises Expired (on first iteration) when ``from_revision`` is older than the
-        history the backend keeps. The iterator ends only when the store closes
-        (then it raises StoreClosed) or the consumer stops iterating.
+        history the backend keeps, and later when the consumer falls so far behind that
+        the events it has not read yet are forgotten. The iterator ends only when the
+        store closes (then it raises StoreClosed) or the consumer stops iterating.
         """
 
     @abc.abstractmethod
@@ -155,7 +177,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def compact(self, revision: int) -> None:
-        """Forget history at and below ``revision`` (live keys are kept)."""
+        """Forget the changes at and below ``revision`` (live keys are kept).
+
+        Compacting to a revision at or below an earlier compaction does nothing.
+        """
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -1,0 +1,47 @@
+"""The ``pilothouse`` command.
+
+Each group of subcommands lives in its own module and is loaded only when used, so that
+``pilothouse run`` does not import the API server and ``pilothouse server`` does not import
+the image builder.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# subcommand name -> "module:attribute" of a click command or group
+SUBCOMMANDS = {
+    "server": "pilothouse.cli.server:server",
+    "kubectl": "pilothouse.cli.server:kubectl",
+    "image": "pilothouse.cli.images:image",
+    "run": "pilothouse.cli.containers:run",
+    "ps": "pilothouse.cli.containers:ps",
+    "logs": "pilothouse.cli.containers:logs",
+    "exec": "pilothouse.cli.containers:exec_",
+    "stop": "pilothouse.cli.containers:stop",
+    "rm": "pilothouse.cli.containers:rm",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="pilothouse")
+def main() -> None:
+    """pilothouse: Kubernetes, written in Python, running real Linux containers."""
+
+
+if __name__ == "__main__":
+    main()

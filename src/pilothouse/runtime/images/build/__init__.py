@@ -1,0 +1,1 @@
+"""Building images from a Dockerfile: parser, variable expansion, .dockerignore, the builder."""

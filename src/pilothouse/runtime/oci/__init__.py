@@ -1,0 +1,1 @@
+"""Real containers: crun or runc bundles under conmon monitors, cgroups, sandboxes (see runtime.py)."""
