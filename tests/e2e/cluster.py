@@ -114,9 +114,11 @@ class ServerProcess:
             self.process.wait()
 
     def kubectl(self, *args: str, version: str = "default", input: str | None = None,
-                check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+                check: bool = True, timeout: float = 60,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, KUBECONFIG=str(self.kubeconfig),
-                   KUBECACHEDIR=str(self.data_dir.parent / f"kube-cache-{version}"))
+                   KUBECACHEDIR=str(self.data_dir.parent / f"kube-cache-{version}"),
+                   **(env or {}))
         result = subprocess.run(
             [kubectl_binary(version), *args], input=input, capture_output=True, text=True,
             env=env, timeout=timeout,

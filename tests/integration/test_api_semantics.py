@@ -337,3 +337,62 @@ async def test_no_credentials_is_unauthorized(api_server) -> None:  # type: igno
             assert response.status == 200
         async with anonymous.get(f"{url}/version") as response:
             assert (await response.json())["gitVersion"].endswith("pilothouse-0.1.0")
+
+
+async def test_watch_list_ends_initial_events_with_a_bookmark(
+    http: aiohttp.ClientSession, client: APIClient, namespace: str
+) -> None:
+    await client["configmaps"].create(configmap("wl"), namespace=namespace)
+    params = {"watch": "true", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
+              "resourceVersionMatch": "NotOlderThan", "resourceVersion": "", "timeoutSeconds": "2"}
+    async with http.get(f"/api/v1/namespaces/{namespace}/configmaps", params=params) as response:
+        lines = [orjson_loads(line) async for line in response.content if line.strip()]
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in lines[:2]] == [
+        ("ADDED", "wl"), ("BOOKMARK", None)]
+    assert lines[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+async def test_table_and_partial_metadata_representations(
+    http: aiohttp.ClientSession, client: APIClient, namespace: str
+) -> None:
+    await client["configmaps"].create(configmap("tb", a="1", b="2"), namespace=namespace)
+    table_accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    async with http.get(f"/api/v1/namespaces/{namespace}/configmaps",
+                        headers={"Accept": table_accept}) as response:
+        table = await response.json()
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+    assert table["rows"][0]["cells"][:2] == ["tb", 2]
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    meta_accept = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+    async with http.get(f"/api/v1/namespaces/{namespace}/configmaps",
+                        headers={"Accept": meta_accept}) as response:
+        partial = await response.json()
+    assert partial["kind"] == "PartialObjectMetadataList"
+    assert "data" not in partial["items"][0]
+
+
+async def test_discovery_documents(http: aiohttp.ClientSession) -> None:
+    aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    async with http.get("/apis", headers={"Accept": aggregated + ",application/json"}) as r:
+        assert r.headers["Content-Type"] == aggregated
+        groups = {g["metadata"]["name"] for g in (await r.json())["items"]}
+    assert {"apps", "batch", "rbac.authorization.k8s.io", "events.k8s.io"} <= groups
+    async with http.get("/apis/apps/v1") as r:
+        resources = {x["name"]: x for x in (await r.json())["resources"]}
+    assert resources["deployments"]["shortNames"] == ["deploy"]
+    assert resources["deployments/scale"]["group"] == "autoscaling"
+    async with http.get("/openapi/v3") as r:
+        paths = (await r.json())["paths"]
+    async with http.get(paths["apis/apps/v1"]["serverRelativeURL"]) as r:
+        document = await r.json()
+    patch = document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
+    assert "fieldValidation" in {p["name"] for p in patch.get("parameters", [])} | {
+        p["name"] for p in document["paths"][
+            "/apis/apps/v1/namespaces/{namespace}/deployments/{name}"].get("parameters", [])}
+
+
+def orjson_loads(line: bytes):  # type: ignore[no-untyped-def]
+    import orjson
+
+    return orjson.loads(line)

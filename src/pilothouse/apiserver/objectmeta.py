@@ -5,7 +5,9 @@ change."""
 from __future__ import annotations
 
 import datetime
+import random
 import secrets
+import time
 import uuid
 from typing import Any
 
@@ -14,6 +16,8 @@ from pilothouse.api import errors
 Obj = dict[str, Any]
 
 # Letters kube-apiserver uses for generated name suffixes (no vowels: no accidental words).
+_random = random.Random()  # seeded from os.urandom
+
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SUFFIX_LENGTH = 5
 _MAX_GENERATE_NAME_BASE = 63 - _SUFFIX_LENGTH
@@ -23,9 +27,26 @@ _SERVER_OWNED = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGrace
                  "selfLink", "generation")
 
 
+_last_second = 0
+_last_text = ""
+
+
 def now() -> str:
-    """The current time as Kubernetes writes metav1.Time (RFC 3339, seconds, UTC)."""
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time as Kubernetes writes metav1.Time (RFC 3339, seconds, UTC).
+
+    Formatted once per second: every write asks for it, often several times."""
+    global _last_second, _last_text
+    second = int(time.time())
+    if second != _last_second:
+        _last_text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        _last_second = second
+    return _last_text
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID. Object uids need uniqueness, not secrecy, so a fast
+    generator seeded from the OS at start serves (uuid.uuid4 reads the OS each time)."""
+    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
 
 
 def timestamp(seconds_from_now: int = 0) -> str:
@@ -49,7 +70,7 @@ def before_create(obj: Obj, *, namespace: str, namespaced: bool) -> None:
     for field in _SERVER_OWNED:
         meta.pop(field, None)
     meta.pop("resourceVersion", None)
-    meta["uid"] = str(uuid.uuid4())
+    meta["uid"] = new_uid()
     meta["creationTimestamp"] = now()
 
 

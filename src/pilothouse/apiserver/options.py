@@ -78,7 +78,9 @@ class ListOptions:
             raise errors.BadRequest(
                 "specifying resource version is not allowed when using continue"
             )
-        if options.resource_version_match and not options.resource_version:
+        # As ValidateListOptions: a watch-list (sendInitialEvents) checks its own rules.
+        if (options.send_initial_events is None and options.resource_version_match
+                and not options.resource_version):
             raise errors.BadRequest(
                 "resourceVersionMatch is forbidden unless resourceVersion is provided"
             )

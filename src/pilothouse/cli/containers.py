@@ -24,6 +24,7 @@ import threading
 import time
 import tty
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,14 +56,50 @@ MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # -- plumbing --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RuntimeLocation:
+    """Which runtime a command works on: its data directory, OCI runtime and cgroup parent."""
+
+    root: Path
+    oci_runtime: str | None
+    cgroup_parent: str
+
+    def open(self) -> tuple[LocalRuntime, StandaloneContainers]:
+        store = open_store(self.root)
+        snapshots = Snapshotter(self.root / "runtime" / "snapshots", store)
+        settings = RuntimeSettings(
+            root=self.root / "runtime", oci_runtime=self.oci_runtime, cgroup_parent=self.cgroup_parent
+        )
+        runtime = LocalRuntime(settings, images=store, snapshots=snapshots)
+        return runtime, StandaloneContainers(runtime, store)
+
+    def options(self) -> list[str]:
+        """The command-line options that select this runtime again."""
+        chosen = ["--root", str(self.root), "--cgroup-parent", self.cgroup_parent]
+        return chosen + (["--oci-runtime", self.oci_runtime] if self.oci_runtime else [])
+
+
 def runtime_options(command: Command) -> Command:
-    command = click.option(
+    """``--root``, ``--oci-runtime`` and ``--cgroup-parent``, handed over as ``location``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, root: Path, oci_runtime: str | None, cgroup_parent: str, **kwargs: Any) -> Any:
+        return command(*args, location=RuntimeLocation(root, oci_runtime, cgroup_parent), **kwargs)
+
+    wrapped = click.option(
         "--oci-runtime",
         type=click.Choice(["crun", "runc"]),
         envvar="PILOTHOUSE_OCI_RUNTIME",
         help="OCI runtime (default: crun if installed, else runc)",
-    )(command)
-    return root_option(command)
+    )(wrapper)
+    wrapped = click.option(
+        "--cgroup-parent",
+        envvar="PILOTHOUSE_CGROUP_PARENT",
+        default=RuntimeSettings.cgroup_parent,
+        show_default=True,
+        help="cgroup under which containers run",
+    )(wrapped)
+    return root_option(wrapped)  # type: ignore[return-value]
 
 
 def exits_on_errors(code: int) -> Callable[[Command], Command]:
@@ -84,15 +121,6 @@ def exits_on_errors(code: int) -> Callable[[Command], Command]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def open_runtime(root: Path, oci_runtime: str | None) -> tuple[LocalRuntime, StandaloneContainers]:
-    store = open_store(root)
-    snapshots = Snapshotter(root / "runtime" / "snapshots", store)
-    runtime = LocalRuntime(
-        RuntimeSettings(root=root / "runtime", oci_runtime=oci_runtime), images=store, snapshots=snapshots
-    )
-    return runtime, StandaloneContainers(runtime, store)
 
 
 def run_async(coroutine: Coroutine[Any, Any, int | None]) -> None:
@@ -124,8 +152,7 @@ def run_async(coroutine: Coroutine[Any, Any, int | None]) -> None:
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @exits_on_errors(RUNTIME_FAILED)
 def run(
-    root: Path,
-    oci_runtime: str | None,
+    location: RuntimeLocation,
     auto_remove: bool,
     detach: bool,
     interactive: bool,
@@ -160,13 +187,13 @@ def run(
         tty=tty,
         stdin=interactive,
     )
-    run_async(_run(root, oci_runtime, request, detach=detach, auto_remove=auto_remove))
+    run_async(_run(location, request, detach=detach, auto_remove=auto_remove))
 
 
-async def _run(root: Path, oci_runtime: str | None, request: RunRequest, *, detach: bool, auto_remove: bool) -> int:
-    runtime, containers = open_runtime(root, oci_runtime)
+async def _run(location: RuntimeLocation, request: RunRequest, *, detach: bool, auto_remove: bool) -> int:
+    runtime, containers = location.open()
     await _ensure_image(containers, request.image)
-    exit_command = _remove_command(root, oci_runtime) if auto_remove and detach else None
+    exit_command = _remove_command(location) if auto_remove and detach else None
     container_id = await containers.create(request, exit_command=exit_command)
     if detach:
         try:
@@ -199,13 +226,10 @@ async def _ensure_image(containers: StandaloneContainers, reference: str) -> Non
         await containers.ensure_image(reference, progress=TerminalProgress(sys.stderr))
 
 
-def _remove_command(root: Path, oci_runtime: str | None) -> Callable[[str], list[str]]:
+def _remove_command(location: RuntimeLocation) -> Callable[[str], list[str]]:
     """What the monitor runs after a ``run -d --rm`` container exits: ``pilothouse rm -f``."""
     program = "from pilothouse.cli.main import main; main()"
-    runtime_args = ["--oci-runtime", oci_runtime] if oci_runtime else []
-    return lambda container_id: [
-        sys.executable, "-c", program, "rm", "--force", "--root", str(root), *runtime_args, container_id,
-    ]  # fmt: skip
+    return lambda container_id: [sys.executable, "-c", program, "rm", "--force", *location.options(), container_id]
 
 
 @contextlib.contextmanager
@@ -364,9 +388,9 @@ async def _window_size(session: StreamingSession, *, enabled: bool) -> AsyncIter
 @click.option("-q", "--quiet", is_flag=True, help="only display container ids")
 @click.option("--no-trunc", is_flag=True, help="do not truncate ids and commands")
 @exits_on_errors(1)
-def ps(root: Path, oci_runtime: str | None, show_all: bool, quiet: bool, no_trunc: bool) -> None:
+def ps(location: RuntimeLocation, show_all: bool, quiet: bool, no_trunc: bool) -> None:
     """List containers."""
-    _, containers = open_runtime(root, oci_runtime)
+    _, containers = location.open()
     views = [v for v in containers.list() if show_all or v.state == ContainerState.RUNNING]
     if quiet:
         for view in views:
@@ -415,15 +439,15 @@ def _ago(now: int, then: int) -> str:
 @click.option("-t", "--timestamps", is_flag=True, help="show timestamps")
 @click.argument("container")
 @exits_on_errors(1)
-def logs(root: Path, oci_runtime: str | None, follow: bool, tail: str, timestamps: bool, container: str) -> None:
+def logs(location: RuntimeLocation, follow: bool, tail: str, timestamps: bool, container: str) -> None:
     """Show a container's output."""
     if tail != "all" and not tail.isdigit():
         raise ContainerRuntimeError(f"invalid --tail {tail!r}: a number of lines or all")
-    run_async(_logs(root, oci_runtime, container, follow=follow, tail=tail, timestamps=timestamps))
+    run_async(_logs(location, container, follow=follow, tail=tail, timestamps=timestamps))
 
 
-async def _logs(root: Path, oci_runtime: str | None, reference: str, *, follow: bool, tail: str, timestamps: bool) -> int:
-    runtime, containers = open_runtime(root, oci_runtime)
+async def _logs(location: RuntimeLocation, reference: str, *, follow: bool, tail: str, timestamps: bool) -> int:
+    runtime, containers = location.open()
     view = containers.find(reference)
     status = await runtime.container_status(view.id)
     options = LogOptions(follow=follow, tail_lines=None if tail == "all" else int(tail), timestamps=timestamps)
@@ -446,15 +470,13 @@ async def _logs(root: Path, oci_runtime: str | None, reference: str, *, follow: 
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @exits_on_errors(RUNTIME_FAILED)
-def exec_(
-    root: Path, oci_runtime: str | None, interactive: bool, tty: bool, container: str, command: tuple[str, ...]
-) -> None:
+def exec_(location: RuntimeLocation, interactive: bool, tty: bool, container: str, command: tuple[str, ...]) -> None:
     """Run a command in a running container."""
-    run_async(_exec(root, oci_runtime, container, list(command), interactive=interactive, tty=tty))
+    run_async(_exec(location, container, list(command), interactive=interactive, tty=tty))
 
 
-async def _exec(root: Path, oci_runtime: str | None, reference: str, command: list[str], *, interactive: bool, tty: bool) -> int | None:
-    runtime, containers = open_runtime(root, oci_runtime)
+async def _exec(location: RuntimeLocation, reference: str, command: list[str], *, interactive: bool, tty: bool) -> int | None:
+    runtime, containers = location.open()
     view = containers.find(reference)
     size = _terminal_size() if tty else None
     session = await runtime.exec(view.id, command, tty=tty, stdin=interactive, terminal_size=size)
@@ -470,9 +492,9 @@ async def _exec(root: Path, oci_runtime: str | None, reference: str, command: li
 @click.option("-t", "--time", "timeout", default=10, show_default=True, help="seconds to wait before killing")
 @click.argument("containers", nargs=-1, required=True)
 @exits_on_errors(1)
-def stop(root: Path, oci_runtime: str | None, timeout: int, containers: tuple[str, ...]) -> None:
+def stop(location: RuntimeLocation, timeout: int, containers: tuple[str, ...]) -> None:
     """Stop running containers: their stop signal, then SIGKILL after the timeout."""
-    run_async(_each(root, oci_runtime, containers, lambda c, view: c.stop(view, timeout)))
+    run_async(_each(location, containers, lambda c, view: c.stop(view, timeout)))
 
 
 @click.command()
@@ -480,19 +502,18 @@ def stop(root: Path, oci_runtime: str | None, timeout: int, containers: tuple[st
 @click.option("-f", "--force", is_flag=True, help="kill and remove running containers")
 @click.argument("containers", nargs=-1, required=True)
 @exits_on_errors(1)
-def rm(root: Path, oci_runtime: str | None, force: bool, containers: tuple[str, ...]) -> None:
+def rm(location: RuntimeLocation, force: bool, containers: tuple[str, ...]) -> None:
     """Remove containers."""
-    run_async(_each(root, oci_runtime, containers, lambda c, view: c.remove(view, force=force)))
+    run_async(_each(location, containers, lambda c, view: c.remove(view, force=force)))
 
 
 async def _each(
-    root: Path,
-    oci_runtime: str | None,
+    location: RuntimeLocation,
     references: tuple[str, ...],
     action: Callable[[StandaloneContainers, ContainerView], Coroutine[Any, Any, None]],
 ) -> int:
     """Applies ``action`` to each container, echoing its reference as Docker does."""
-    _, containers = open_runtime(root, oci_runtime)
+    _, containers = location.open()
     failed = 0
     for reference in references:
         try:

@@ -104,13 +104,15 @@ async def _lines(
     if handle is None:
         return
     with handle:
-        entries = [e for e in _entries(handle.read()) if _wanted(e, options)]
-        if options.tail_lines is not None:
-            entries = _tail(entries, options.tail_lines)
-        for entry in entries:
-            line = _assemble(entry, pending, options)
+        lines = []
+        for entry in _entries(handle.read()):
+            line = _assemble(entry, pending, options) if _wanted(entry, options) else None
             if line is not None:
-                yield entry.stream, line
+                lines.append((entry.stream, line))
+    if options.tail_lines is not None:
+        lines = lines[len(lines) - options.tail_lines :] if options.tail_lines > 0 else []
+    for stream, line in lines:
+        yield stream, line
     if not options.follow:
         return
     async for entry in _follow(path, running):
@@ -178,17 +180,6 @@ def _wanted(entry: LogEntry, options: LogOptions) -> bool:
     if entry.stream not in options.streams:
         return False
     return options.since_ns is None or entry.time_ns >= options.since_ns
-
-
-def _tail(entries: list[LogEntry], lines: int) -> list[LogEntry]:
-    """The entries of the last ``lines`` whole lines (a line's parts stay together)."""
-    if lines <= 0:
-        return []
-    ends = [i for i, e in enumerate(entries) if not e.partial]
-    if len(ends) <= lines:
-        return entries
-    start = ends[-lines - 1] + 1
-    return entries[start:]
 
 
 def _assemble(entry: LogEntry, pending: dict[str, list[LogEntry]], options: LogOptions) -> bytes | None:

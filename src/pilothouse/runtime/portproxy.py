@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import InvalidArgument
 from .interface import PortMapping
-from .oci import netns
+from .oci import namespaces
 from .oci.processes import ProcessRef
 
 READY = b"ready\n"
@@ -72,7 +72,7 @@ async def serve(netns_path: Path, watch: ProcessRef, mappings: list[tuple[str, i
 
 async def _forward(netns_path: Path, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
-        sock = await asyncio.to_thread(netns.connect_socket, netns_path)
+        sock = await asyncio.to_thread(namespaces.connect_socket, netns_path)
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
         inner_reader, inner_writer = await asyncio.open_connection(sock=sock)

@@ -121,23 +121,26 @@ class StandaloneContainers:
             sandbox_config = _sandbox_config(container_id, name, request)
             sandbox_id = await self.runtime.run_pod_sandbox(sandbox_config)
             try:
-                if request.ports:
-                    await self._publish(sandbox_id, request.ports)
-                return await self.runtime.create_container(
+                await self.runtime.create_container(
                     sandbox_id,
                     _container_config(name, request),
                     sandbox_config,
                     exit_command=exit_command(container_id) if exit_command else None,
                     container_id=container_id,
                 )
+                if request.ports:
+                    await self._publish(sandbox_id, container_id, request.ports)
             except BaseException:
                 await self.runtime.remove_pod_sandbox(sandbox_id)
                 raise
+        return container_id
 
-    async def _publish(self, sandbox_id: str, ports: list[PortMapping]) -> None:
+    async def _publish(self, sandbox_id: str, container_id: str, ports: list[PortMapping]) -> None:
+        """Starts the port proxy; it lives as long as the container's monitor."""
         sandbox = self.runtime.sandboxes.load(sandbox_id)
-        assert sandbox.monitor is not None
-        pid = await start_port_proxy(Path(sandbox.netns_path), sandbox.monitor, ports)
+        monitor = self.runtime.containers.load(container_id).monitor
+        assert monitor is not None
+        pid = await start_port_proxy(Path(sandbox.netns_path), monitor, ports)
         self.runtime.ctx.conmon.place_monitor(pid)
 
     def _new_name(self) -> str:
@@ -216,11 +219,11 @@ def _container_config(name: str, request: RunRequest) -> ContainerConfig:
         stdin=request.stdin,
         stdin_once=request.stdin,
         tty=request.tty,
-        linux=LinuxContainerConfig(resources=resources, security_context=_security(request.user)),
+        linux=LinuxContainerConfig(resources=resources, security_context=security_context_for(request.user)),
     )
 
 
-def _security(user: str) -> LinuxContainerSecurityContext:
+def security_context_for(user: str) -> LinuxContainerSecurityContext:
     security = LinuxContainerSecurityContext()
     if not user:
         return security

@@ -1,5 +1,7 @@
 """Builders for the runtime end-to-end tests."""
 
+# ruff: noqa: ASYNC240 (tests read small files on the event loop; nothing else runs on it)
+
 from __future__ import annotations
 
 import secrets

@@ -1,5 +1,7 @@
 """Isolation, seen from inside real containers: processes, hostname, filesystem, network."""
 
+# ruff: noqa: ASYNC240 (tests read small files on the event loop; nothing else runs on it)
+
 from __future__ import annotations
 
 import hashlib

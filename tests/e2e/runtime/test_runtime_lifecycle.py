@@ -1,5 +1,7 @@
 """Lifecycle of real sandboxes and containers: states, stop grace period, recovery, cleanup."""
 
+# ruff: noqa: ASYNC240 (tests read small files on the event loop; nothing else runs on it)
+
 from __future__ import annotations
 
 import asyncio

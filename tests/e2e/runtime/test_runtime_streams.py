@@ -1,5 +1,7 @@
 """exec, attach, logs and port-forward with real containers."""
 
+# ruff: noqa: ASYNC240 (tests read small files on the event loop; nothing else runs on it)
+
 from __future__ import annotations
 
 import asyncio

@@ -8,8 +8,9 @@ build default, or ``"none"``: loopback only); its hosts and resolv.conf are the 
 
 Whatever happens, nothing is left behind: the OCI container is deleted, its cgroup removed,
 and the mount points the runtime had to create in ``rootfs`` (``/proc``, ``/etc/hosts``...)
-are removed again if the command did not put anything there, so that they do not end up in
-a built layer.
+are removed again if the command did not put anything there, and the directories they were
+made in get their times back, so that they do not show up as changes in a built layer
+(overlayfs still copies such a directory up, with the same metadata).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ async def run_in_rootfs(
     if network not in ("host", "none"):
         raise ValueError(f"network must be 'host' or 'none', not {network!r}")
     container_id = f"pilothouse-run-{secrets.token_hex(8)}"
-    created = _missing_mount_points(rootfs)
+    missing, parents = _missing_mount_points(rootfs)
     cgroups = Cgroups(detect())
     cgroup_path = f"{cgroup_parent.rstrip('/')}/{container_id}"
     with tempfile.TemporaryDirectory(prefix="pilothouse-oneshot-") as scratch:
@@ -76,7 +77,7 @@ async def run_in_rootfs(
         finally:
             await runtime.delete(container_id)
             await asyncio.to_thread(cgroups.remove, cgroup_path)
-            _remove_mount_points(rootfs, created)
+            _remove_mount_points(missing, parents)
 
 
 def _write_bundle(
@@ -120,22 +121,31 @@ def _write_bundle(
     (bundle / "config.json").write_bytes(orjson.dumps(spec))
 
 
-def _missing_mount_points(rootfs: Path) -> list[Path]:
-    """The mount points (and their parents) that do not exist yet, deepest first."""
+def _missing_mount_points(rootfs: Path) -> tuple[list[Path], dict[Path, tuple[int, int]]]:
+    """The mount points (and parents) that do not exist yet, deepest first; and the existing
+    directories they would be made in, with their access and modification times."""
     missing: list[Path] = []
+    parents: dict[Path, tuple[int, int]] = {}
     for name in MOUNT_POINTS:
         path = rootfs_path(rootfs, name)
+        if os.path.lexists(path):
+            continue
         while path != rootfs and not os.path.lexists(path):
             if path not in missing:
                 missing.append(path)
             path = path.parent
-    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
+        st = path.stat()
+        parents.setdefault(path, (st.st_atime_ns, st.st_mtime_ns))
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True), parents
 
 
-def _remove_mount_points(rootfs: Path, created: list[Path]) -> None:
-    for path in created:
-        with contextlib.suppress(FileNotFoundError, OSError):
+def _remove_mount_points(missing: list[Path], parents: dict[Path, tuple[int, int]]) -> None:
+    for path in missing:
+        with contextlib.suppress(OSError):
             if path.is_dir() and not path.is_symlink():
                 path.rmdir()  # only if the command left it empty
             elif path.stat().st_size == 0:
                 path.unlink()
+    for directory, times in parents.items():
+        with contextlib.suppress(OSError):
+            os.utime(directory, ns=times)  # so that it looks unchanged in the layer diff

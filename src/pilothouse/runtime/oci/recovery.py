@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..interface import ContainerState
-from . import netns
 from .containers import Containers, container_state
 from .context import MONITOR_CGROUP, RuntimeContext
-from .sandboxes import Sandboxes
-from .sandboxfiles import release_sandbox_files
+from .sandboxes import Sandboxes, release_directory
 from .state import ContainerRecord
 
 
@@ -90,8 +88,7 @@ async def _stray_directories(context: RuntimeContext, report: RecoveryReport) ->
     for entry in os.scandir(context.state.sandboxes):
         directory = Path(entry.path)
         if not (directory / "sandbox.json").exists():
-            release_sandbox_files(directory)
-            await asyncio.to_thread(netns.remove, directory / "netns")
+            await asyncio.to_thread(release_directory, directory)
             shutil.rmtree(directory, ignore_errors=True)
             report.removed_leftovers.append(entry.path)
 

@@ -39,7 +39,7 @@ from ..interface import (
     VersionInfo,
     matches_labels,
 )
-from . import netns, streams
+from . import namespaces, streams
 from .containers import Containers, container_state
 from .context import RuntimeSettings, open_context
 from .recovery import RecoveryReport, recover
@@ -235,7 +235,7 @@ class LocalRuntime(RuntimeService):
         self.sandboxes.namespaces(record)  # raises unless ready
         if record.config.linux.security_context.namespace_options.network == NamespaceMode.NODE:
             return await asyncio.open_connection("127.0.0.1", port)
-        sock = await asyncio.to_thread(netns.connect_socket, Path(record.netns_path))
+        sock = await asyncio.to_thread(namespaces.connect_socket, Path(record.netns_path))
         sock.setblocking(False)
         try:
             await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))

@@ -1,14 +1,19 @@
 """Pod sandboxes: the namespaces, files and cgroup a pod's containers share.
 
 ``run`` makes, in order (each undone if a later step fails): the record, the sandbox's files
-(hostname, hosts, resolv.conf, a /dev/shm tmpfs), a pinned network namespace with loopback
-up (unless the pod uses the host's network), the pod cgroup (with pod-level limits), and the
-infra process (``catatonit -P``, under its own monitor) that holds the new PID, IPC and UTS
-namespaces; then the pod network plugs into the network namespace. A sandbox is READY while
-it is not stopped and its infra process runs.
+(hostname, hosts, resolv.conf, a /dev/shm tmpfs), the pod's network, IPC and UTS namespaces
+pinned to files (each unless the pod uses the host's; the network one with loopback up, the
+UTS one with the hostname), the pod cgroup (with pod-level limits), and, only when the pod
+shares one PID namespace, an infra process (``catatonit -P``, under its own monitor) to be
+its PID 1; then the pod network plugs into the network namespace.
 
-``stop`` kills the containers and the infra process and unplugs and deletes the network
-namespace; ``remove`` also removes the containers, the pod cgroup (bottom-up), the /dev/shm
+Pinning namespaces instead of keeping them in an infra process (CRI-O's ``drop_infra_ctr``)
+saves a monitor and an OCI runtime call per pod, and the namespaces cannot die with a
+process. A sandbox is READY while it is not stopped, its namespaces are pinned and its infra
+process (if any) runs.
+
+``stop`` kills the containers and the infra process, unplugs the network and unpins the
+namespaces; ``remove`` also removes the containers, the pod cgroup (bottom-up), the /dev/shm
 mount and the directory. Both are idempotent.
 """
 
@@ -23,12 +28,13 @@ from pathlib import Path
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..interface import (
     NamespaceMode,
+    NamespaceOption,
     PodSandboxConfig,
     PodSandboxFilter,
     PodSandboxState,
     matches_labels,
 )
-from . import netns
+from . import namespaces
 from .conmon import MonitorOptions
 from .containers import Containers
 from .context import RuntimeContext, new_id, now_ns
@@ -38,6 +44,7 @@ from .spec import SandboxNamespaces, infra_namespaces, infra_spec
 from .state import SandboxRecord
 from .users import ProcessUser
 
+PIN_FILES = {"net": "netns", "ipc": "ipcns", "uts": "utsns"}
 INFRA_OOM_SCORE_ADJ = -998  # containerd's, so that the OOM killer picks the pod's work first
 INFRA_ROOTFS = "infra-rootfs"
 INFRA_PATH = "/pause"
@@ -77,12 +84,13 @@ class Sandboxes:
         options = config.linux.security_context.namespace_options
         directory = self.ctx.state.sandbox_dir(record.id)
         write_sandbox_files(directory, config)
-        if options.network != NamespaceMode.NODE:
-            record.netns_path = str(directory / "netns")
-            self.ctx.state.save_sandbox(record)
-            await asyncio.to_thread(netns.create, Path(record.netns_path))
+        record.pinned = {kind: str(directory / PIN_FILES[kind]) for kind in _own_namespaces(options)}
+        self.ctx.state.save_sandbox(record)
+        pins = {kind: Path(path) for kind, path in record.pinned.items()}
+        await asyncio.to_thread(namespaces.pin, pins, hostname=config.hostname)
         await asyncio.to_thread(self.ctx.cgroups.create, record.cgroup_path, config.linux.resources)
-        await self._start_infra(record)
+        if options.pid == NamespaceMode.POD:
+            await self._start_infra(record)
         if self.ctx.network is not None and record.netns_path:
             record.network = await self.ctx.network.setup(record.id, Path(record.netns_path), config)
 
@@ -95,7 +103,7 @@ class Sandboxes:
                 rootfs=self._infra_rootfs(),
                 args=[INFRA_PATH, "-P"],
                 hostname=config.hostname,
-                namespaces=infra_namespaces(security.namespace_options, network_path=record.netns_path),
+                namespaces=infra_namespaces(security.namespace_options, _pinned(record)),
                 cgroups_path=f"{record.cgroup_path}/{record.id}",
                 sysctls=config.linux.sysctls,
                 user=ProcessUser(uid=security.run_as_user or 0, gid=security.run_as_group or 0),
@@ -131,7 +139,7 @@ class Sandboxes:
                 await self.containers.stop(container.id, 0)
         await self._stop_infra(record)
         if not record.stopped:
-            await self._unplug_network(record)
+            await self._release_namespaces(record)
             record.stopped = True
             self.ctx.state.save_sandbox(record)
 
@@ -140,12 +148,11 @@ class Sandboxes:
             await self.ctx.oci.kill(record.id, signal.SIGKILL, all_processes=True)
             await record.monitor.wait()
 
-    async def _unplug_network(self, record: SandboxRecord) -> None:
-        if not record.netns_path:
-            return
-        if self.ctx.network is not None:
+    async def _release_namespaces(self, record: SandboxRecord) -> None:
+        if self.ctx.network is not None and record.netns_path:
             await self.ctx.network.teardown(record.id, Path(record.netns_path), record.config)
-        await asyncio.to_thread(netns.remove, Path(record.netns_path))
+        for path in record.pinned.values():
+            await asyncio.to_thread(namespaces.unpin, Path(path))
 
     async def remove(self, sandbox_id: str) -> None:
         try:
@@ -162,12 +169,11 @@ class Sandboxes:
         """Removes whatever exists of the sandbox; safe on a half-made one."""
         await self._stop_infra(record)
         if not record.stopped:
-            await self._unplug_network(record)
-        await self.ctx.oci.delete(record.id)
+            await self._release_namespaces(record)
+        if record.infra is not None:
+            await self.ctx.oci.delete(record.id)
         await asyncio.to_thread(self.ctx.cgroups.remove, record.cgroup_path)
-        directory = self.ctx.state.sandbox_dir(record.id)
-        release_sandbox_files(directory)
-        await asyncio.to_thread(netns.remove, directory / "netns")
+        await asyncio.to_thread(release_directory, self.ctx.state.sandbox_dir(record.id))
         self.ctx.state.delete_sandbox(record.id)
 
     # -- state -------------------------------------------------------------------------------
@@ -191,13 +197,40 @@ class Sandboxes:
 
     def namespaces(self, record: SandboxRecord) -> SandboxNamespaces:
         """The paths by which a container joins the sandbox's namespaces."""
-        if sandbox_state(record) != PodSandboxState.READY or record.infra is None:
+        if sandbox_state(record) != PodSandboxState.READY:
             raise FailedPrecondition(f"pod sandbox {record.id} is not ready")
-        proc = f"/proc/{record.infra.pid}/ns"
-        return SandboxNamespaces(network=record.netns_path, ipc=f"{proc}/ipc", uts=f"{proc}/uts", pid=f"{proc}/pid")
+        return _pinned(record)
 
 
 def sandbox_state(record: SandboxRecord) -> PodSandboxState:
-    if record.stopped or record.infra is None or not record.infra.alive():
+    if record.stopped or not all(namespaces.is_pinned(Path(p)) for p in record.pinned.values()):
+        return PodSandboxState.NOTREADY
+    if record.infra is not None and not record.infra.alive():
         return PodSandboxState.NOTREADY
     return PodSandboxState.READY
+
+
+def release_directory(directory: Path) -> None:
+    """Unmounts what a sandbox mounted in its directory (the caller deletes the files)."""
+    release_sandbox_files(directory)
+    for name in PIN_FILES.values():
+        namespaces.unpin(directory / name)
+
+
+def _own_namespaces(options: NamespaceOption) -> list[str]:
+    """The namespaces a sandbox makes: those it does not take from the host."""
+    kinds = []
+    if options.network != NamespaceMode.NODE:
+        kinds += ["net", "uts"]
+    if options.ipc != NamespaceMode.NODE:
+        kinds.append("ipc")
+    return kinds
+
+
+def _pinned(record: SandboxRecord) -> SandboxNamespaces:
+    return SandboxNamespaces(
+        network=record.pinned.get("net", ""),
+        ipc=record.pinned.get("ipc", ""),
+        uts=record.pinned.get("uts", ""),
+        pid=f"/proc/{record.infra.pid}/ns/pid" if record.infra is not None else "",
+    )

@@ -4,11 +4,11 @@ Pure functions from the CRI configuration (and what the runtime resolved: image 
 user, namespace paths, sandbox files) to the ``config.json`` dictionary, so that every rule
 can be unit-tested without root:
 
-- namespaces: a sandbox's infra process gets new PID, IPC, UTS and mount namespaces and the
-  sandbox's (pre-made) network namespace; a container joins the sandbox's network, IPC and
-  UTS namespaces by path, and gets its own PID namespace unless the pod shares one (POD) or
-  it targets another container's (TARGET). NODE means the host's namespace (no entry);
-  a host-network sandbox also keeps the host's UTS namespace (no hostname).
+- namespaces: a container joins the sandbox's (pinned) network, IPC and UTS namespaces by
+  path, and gets its own PID namespace unless the pod shares one (POD: the infra process's)
+  or it targets another container's (TARGET). NODE means the host's namespace (no entry);
+  a host-network sandbox also keeps the host's UTS namespace (no hostname). A sandbox's
+  infra process exists only to be PID 1 of a shared PID namespace.
 - the process: command and args combine with the image's Entrypoint and Cmd as Kubernetes
   says; environment is PATH, HOSTNAME, the image's, then the container's (later wins);
   working directory; the resolved user and groups; containerd's capabilities with
@@ -24,7 +24,7 @@ can be unit-tested without root:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ PROPAGATION_OPTIONS = {
 
 @dataclass(frozen=True)
 class SandboxNamespaces:
-    """Paths of a sandbox's namespaces (``/proc/<infra pid>/ns/...``); "" when not made."""
+    """Paths of a sandbox's namespaces: pinned files, and the infra process's PID namespace
+    (``/proc/<pid>/ns/pid``); "" for those it does not have."""
 
     network: str
     ipc: str
@@ -172,16 +173,9 @@ def infra_spec(
     return spec
 
 
-def infra_namespaces(options: NamespaceOption, *, network_path: str) -> list[dict[str, str]]:
-    """New PID, IPC, UTS and mount namespaces (unless NODE) and the given network namespace."""
-    namespaces = [{"type": "mount"}]
-    if options.pid != NamespaceMode.NODE:
-        namespaces.append({"type": "pid"})
-    if options.ipc != NamespaceMode.NODE:
-        namespaces.append({"type": "ipc"})
-    if options.network != NamespaceMode.NODE:
-        namespaces += [{"type": "uts"}, {"type": "network", "path": network_path}]
-    return namespaces
+def infra_namespaces(options: NamespaceOption, sandbox: SandboxNamespaces) -> list[dict[str, str]]:
+    """The pod's shared PID namespace (new) and mount namespace, in the pinned ones."""
+    return container_namespaces(replace(options, pid=NamespaceMode.CONTAINER), sandbox)
 
 
 def container_namespaces(

@@ -4,8 +4,9 @@ Layout under the runtime root::
 
     lock                         flock: creation and removal are serialised across processes
     sandboxes/<id>/sandbox.json  a sandbox's record
-                  /infra/        its infra process's bundle and monitor files
-                  /hostname, hosts, resolv.conf, shm/, netns
+                  /netns, ipcns, utsns  its pinned namespaces
+                  /hostname, hosts, resolv.conf, shm/
+                  /infra/        its infra process's bundle and monitor files (if any)
     containers/<id>/container.json, config.json, monitor files, container.log
     crun/ (or runc/)             the OCI runtime's own state
 
@@ -46,12 +47,17 @@ class SandboxRecord:
     created_at: int
     cgroup_path: str  # the pod's cgroup
     runtime_handler: str = ""
-    netns_path: str = ""  # "" for the host's network
+    pinned: dict[str, str] = field(default_factory=dict)  # "net", "ipc", "uts" -> pinned file
     network: PodSandboxNetworkStatus = field(default_factory=PodSandboxNetworkStatus)
-    infra: ProcessRef | None = None
+    infra: ProcessRef | None = None  # only when the pod shares a PID namespace
     monitor: ProcessRef | None = None
     stopped: bool = False
     creator: ProcessRef | None = None
+
+    @property
+    def netns_path(self) -> str:
+        """The pod's network namespace; "" for the host's."""
+        return self.pinned.get("net", "")
 
 
 @dataclass

@@ -4,8 +4,8 @@
   session's streams; with one, the OCI runtime hands us the pseudo-terminal's master
   through a console socket, and resizes go to it directly. The exec'd process's pid (from
   ``--pid-file``) is what gets killed on timeout or close: killing crun would leave it running.
-- attach connects to the monitor's attach socket (SOCK_SEQPACKET, each packet tagged 1 for
-  stdout or 2 for stderr; what we send is the container's stdin; shutting down our write side
+- attach connects to the monitor's attach socket (SOCK_SEQPACKET, each packet tagged 2 for
+  stdout or 3 for stderr; what we send is the container's stdin; shutting down our write side
   closes it when the container was made with ``stdin_once``), resizes through the monitor's
   control FIFO, and learns the exit code from the monitor's exit file.
 """
@@ -38,7 +38,7 @@ from .processes import ProcessRef
 EXEC_OUTPUT_LIMIT = 16 << 20  # the CRI caps exec_sync output at 16 MiB per stream
 READ_SIZE = 65536
 STDIN_CHUNK = 8192  # the monitor reads stdin packets of up to 8 KiB
-STDOUT_TAG, STDERR_TAG = 1, 2
+STDERR_TAG = 3  # conmon tags each attach packet with its pipe: 2 for stdout, 3 for stderr
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The few Linux system calls Python 3.11 lacks: mount, umount2, setns, unshare.
+"""The few Linux system calls Python 3.11 lacks: mount, umount2, setns, unshare, sethostname.
 
 Each raises ``OSError`` with the errno on failure, like the ``os`` module does.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import ctypes
 import os
 
-CLONE_NEWNET = 0x40000000
 MS_BIND = 0x1000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
@@ -46,3 +45,8 @@ def setns(fd: int, nstype: int) -> None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
+
+
+def sethostname(name: str) -> None:
+    data = name.encode()
+    _check(_libc.sethostname(data, len(data)), "sethostname")
