@@ -8,7 +8,7 @@ resources can be added at run time and the path grammar is Kubernetes', not a fi
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -141,9 +141,12 @@ def _check_scope(info: RequestInfo) -> None:
         )
 
 
-def create_app(handler: APIHandler) -> web.Application:
+def create_app(handler: APIHandler, *, routes: Iterable[web.RouteDef] = ()) -> web.Application:
+    """The application: ``routes`` (fixed paths outside the Kubernetes API, such as the node
+    bootstrap) first, then everything else to ``handler``."""
     # Bodies are read (and limited) by the handlers themselves; aiohttp's own limit applies
     # only to request.read(), which we do not use.
     app = web.Application(handler_args={"tcp_keepalive": True})
+    app.router.add_routes(routes)
     app.router.add_route("*", "/{tail:.*}", handler.handle)
     return app

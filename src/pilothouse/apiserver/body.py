@@ -27,6 +27,14 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+def compact_json(obj: Any) -> bytes:
+    """``obj`` as JSON, in a bytes object of exactly its size.
+
+    orjson returns its bytes inside a much larger allocation (16 KiB for a 1 KiB object);
+    bytes we keep (cached objects, store values) are copied out of it."""
+    return bytes(memoryview(orjson.dumps(obj)))
+
+
 def deep_copy(obj: Any) -> Any:
     """A private copy of a JSON value (faster than copy.deepcopy for JSON data)."""
     return orjson.loads(orjson.dumps(obj))

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from pilothouse.apiserver.body import compact_json
 from pilothouse.store.interface import Event, EventType, Expired, Store, StoreClosed
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ class Cacher:
         return CachedObject(
             key=key,
             revision=revision,
-            raw=orjson.dumps(obj),
+            raw=compact_json(obj),
             namespace=meta.get("namespace", ""),
             name=meta.get("name", ""),
             labels=meta.get("labels") or {},

@@ -29,6 +29,7 @@ from pilothouse.apiserver.cacher import Cacher
 from pilothouse.apiserver.context import APIContext, Settings
 from pilothouse.apiserver.discovery import Discovery
 from pilothouse.apiserver.filters import object_fields
+from pilothouse.apiserver.nodebootstrap import NodeBootstrap
 from pilothouse.apiserver.pkifiles import ClusterPKI
 from pilothouse.apiserver.storage import ObjectStorage
 from pilothouse.store import open_store
@@ -107,8 +108,11 @@ class APIServer:
             ),
             ready_checks=self._ready_checks,
         )
-        self._runner = web.AppRunner(create_app(self.handler), access_log=None,
-                                     handle_signals=False, shutdown_timeout=1.0)
+        node_bootstrap = NodeBootstrap(
+            self.ctx, ca=self.pki.ca(), ca_bundle=self.pki.ca_cert.read_bytes()
+        )
+        self._runner = web.AppRunner(create_app(self.handler, routes=node_bootstrap.routes()),
+                                     access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.bind_address, config.port,
                            ssl_context=self._ssl_context(), reuse_address=True)

@@ -24,6 +24,7 @@ import orjson
 
 from pilothouse.api import errors
 from pilothouse.api.resources import ResourceType
+from pilothouse.apiserver.body import compact_json
 from pilothouse.apiserver.cacher import CachedObject, Cacher
 from pilothouse.store import interface as kv
 from pilothouse.store.interface import Store
@@ -48,7 +49,7 @@ def encode(obj: Obj) -> bytes:
     if "resourceVersion" in meta:
         meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
         obj = {**obj, "metadata": meta}
-    return orjson.dumps(obj)
+    return compact_json(obj)
 
 
 def decode(value: bytes, revision: int) -> Obj:

@@ -33,10 +33,8 @@ import click
 from pilothouse.cli.images import format_table, human_duration, open_store, root_option
 from pilothouse.runtime.errors import CommandNotExecutable, CommandNotFound, ContainerRuntimeError
 from pilothouse.runtime.images.errors import ImageError, ImageNotFound
-from pilothouse.runtime.images.progress import TerminalProgress
 from pilothouse.runtime.images.snapshots import Snapshotter
 from pilothouse.runtime.interface import ContainerState, StreamingSession
-from pilothouse.runtime.logs import LogOptions, read_logs
 from pilothouse.runtime.oci.context import RuntimeSettings
 from pilothouse.runtime.oci.runtime import LocalRuntime
 from pilothouse.runtime.standalone import (
@@ -222,6 +220,8 @@ async def _ensure_image(containers: StandaloneContainers, reference: str) -> Non
     try:
         containers.images.resolve(reference)
     except ImageNotFound:
+        from pilothouse.runtime.images.progress import TerminalProgress  # only when pulling
+
         click.echo(f"Unable to find image '{reference}' locally", err=True)
         await containers.ensure_image(reference, progress=TerminalProgress(sys.stderr))
 
@@ -447,6 +447,11 @@ def logs(location: RuntimeLocation, follow: bool, tail: str, timestamps: bool, c
 
 
 async def _logs(location: RuntimeLocation, reference: str, *, follow: bool, tail: str, timestamps: bool) -> int:
+    from pilothouse.runtime.logs import (  # kept off the other commands' start-up
+        LogOptions,
+        read_logs,
+    )
+
     runtime, containers = location.open()
     view = containers.find(reference)
     status = await runtime.container_status(view.id)

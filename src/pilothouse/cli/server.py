@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import shutil
@@ -62,6 +63,7 @@ def server(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    limit_malloc_arenas()
     config = ServerConfig(
         data_dir=data_dir,
         bind_address=bind_address,
@@ -93,6 +95,20 @@ async def _serve(control_plane, config) -> None:  # type: ignore[no-untyped-def]
         await stop.wait()
     finally:
         await control_plane.stop()
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (as MALLOC_ARENA_MAX=2 would) before threads start.
+
+    Every thread that allocates (SQLite readers, the writer, executors) otherwise gets its
+    own arena, and each keeps the memory it freed: a server that served a burst of large
+    lists would keep hundreds of MB it no longer uses."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc: nothing to tune
+    m_arena_max = -8
+    libc.mallopt(m_arena_max, arenas)
 
 
 @click.command(

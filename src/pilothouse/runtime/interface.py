@@ -26,11 +26,13 @@ Differences from the CRI, each deliberate:
 from __future__ import annotations
 
 import abc
-import asyncio
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
 
 # -- enums ---------------------------------------------------------------------------------
 
@@ -71,6 +73,8 @@ class ContainerState(enum.IntEnum):
 
 @dataclass
 class PodSandboxMetadata:
+    """Identifies a sandbox: the pod's name, uid, namespace and the attempt number."""
+
     name: str = ""
     uid: str = ""
     namespace: str = ""
@@ -79,6 +83,8 @@ class PodSandboxMetadata:
 
 @dataclass
 class DNSConfig:
+    """The resolv.conf of a sandbox."""
+
     servers: list[str] = field(default_factory=list)
     searches: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
@@ -86,6 +92,8 @@ class DNSConfig:
 
 @dataclass
 class PortMapping:
+    """A port of the sandbox published on the host."""
+
     protocol: PortProtocol = PortProtocol.TCP
     container_port: int = 0
     host_port: int = 0
@@ -94,6 +102,8 @@ class PortMapping:
 
 @dataclass
 class NamespaceOption:
+    """Which namespaces are the pod's, the container's own, the host's or another container's."""
+
     network: NamespaceMode = NamespaceMode.POD
     pid: NamespaceMode = NamespaceMode.CONTAINER
     ipc: NamespaceMode = NamespaceMode.POD
@@ -118,6 +128,8 @@ class LinuxContainerResources:
 
 @dataclass
 class LinuxSandboxSecurityContext:
+    """Security settings of a sandbox (its infra process, if any)."""
+
     namespace_options: NamespaceOption = field(default_factory=NamespaceOption)
     run_as_user: int | None = None
     run_as_group: int | None = None
@@ -128,6 +140,8 @@ class LinuxSandboxSecurityContext:
 
 @dataclass
 class LinuxPodSandboxConfig:
+    """Linux settings of a sandbox: cgroup parent, security, sysctls, pod-level limits."""
+
     cgroup_parent: str = ""  # relative to the runtime's cgroup root; default pod-<sandbox id>
     security_context: LinuxSandboxSecurityContext = field(default_factory=LinuxSandboxSecurityContext)
     sysctls: dict[str, str] = field(default_factory=dict)
@@ -136,6 +150,8 @@ class LinuxPodSandboxConfig:
 
 @dataclass
 class PodSandboxConfig:
+    """Everything needed to create a sandbox; immutable for the pod's life."""
+
     metadata: PodSandboxMetadata = field(default_factory=PodSandboxMetadata)
     hostname: str = ""
     log_directory: str = ""
@@ -151,6 +167,8 @@ class PodSandboxConfig:
 
 @dataclass
 class ImageSpec:
+    """An image reference (tag, digest or id)."""
+
     image: str = ""
     annotations: dict[str, str] = field(default_factory=dict)
     user_specified_image: str = ""
@@ -158,12 +176,16 @@ class ImageSpec:
 
 @dataclass
 class KeyValue:
+    """One environment variable."""
+
     key: str = ""
     value: str = ""
 
 
 @dataclass
 class Mount:
+    """A host path bind-mounted into a container."""
+
     container_path: str = ""
     host_path: str = ""
     readonly: bool = False
@@ -172,6 +194,8 @@ class Mount:
 
 @dataclass
 class Device:
+    """A host device made available in a container."""
+
     container_path: str = ""
     host_path: str = ""
     permissions: str = "rwm"
@@ -179,6 +203,8 @@ class Device:
 
 @dataclass
 class Capability:
+    """Capabilities to add to or drop from the runtime's default set."""
+
     add_capabilities: list[str] = field(default_factory=list)  # "NET_ADMIN" or "CAP_NET_ADMIN"; "ALL"
     drop_capabilities: list[str] = field(default_factory=list)
     add_ambient_capabilities: list[str] = field(default_factory=list)
@@ -186,6 +212,8 @@ class Capability:
 
 @dataclass
 class LinuxContainerSecurityContext:
+    """Security settings of a container."""
+
     capabilities: Capability = field(default_factory=Capability)
     privileged: bool = False
     namespace_options: NamespaceOption = field(default_factory=NamespaceOption)
@@ -201,6 +229,8 @@ class LinuxContainerSecurityContext:
 
 @dataclass
 class LinuxContainerConfig:
+    """Linux settings of a container: resources and security."""
+
     resources: LinuxContainerResources = field(default_factory=LinuxContainerResources)
     security_context: LinuxContainerSecurityContext = field(
         default_factory=LinuxContainerSecurityContext
@@ -209,12 +239,16 @@ class LinuxContainerConfig:
 
 @dataclass
 class ContainerMetadata:
+    """Identifies a container in its sandbox: its name and attempt number."""
+
     name: str = ""
     attempt: int = 0
 
 
 @dataclass
 class ContainerConfig:
+    """Everything needed to create a container."""
+
     metadata: ContainerMetadata = field(default_factory=ContainerMetadata)
     image: ImageSpec = field(default_factory=ImageSpec)
     command: list[str] = field(default_factory=list)  # replaces the image's Entrypoint
@@ -237,6 +271,8 @@ class ContainerConfig:
 
 @dataclass
 class PodSandboxFilter:
+    """Selects sandboxes; all fields must match (an empty field matches all)."""
+
     id: str = ""
     state: PodSandboxState | None = None
     label_selector: dict[str, str] = field(default_factory=dict)
@@ -244,6 +280,8 @@ class PodSandboxFilter:
 
 @dataclass
 class ContainerFilter:
+    """Selects containers; all fields must match (an empty field matches all)."""
+
     id: str = ""
     state: ContainerState | None = None
     pod_sandbox_id: str = ""
@@ -252,6 +290,8 @@ class ContainerFilter:
 
 @dataclass
 class ContainerStatsFilter:
+    """Selects containers whose stats to report."""
+
     id: str = ""
     pod_sandbox_id: str = ""
     label_selector: dict[str, str] = field(default_factory=dict)
@@ -259,6 +299,8 @@ class ContainerStatsFilter:
 
 @dataclass
 class ImageFilter:
+    """Selects images."""
+
     image: ImageSpec | None = None
 
 
@@ -267,12 +309,16 @@ class ImageFilter:
 
 @dataclass
 class PodSandboxNetworkStatus:
+    """The sandbox's IP addresses."""
+
     ip: str = ""
     additional_ips: list[str] = field(default_factory=list)
 
 
 @dataclass
 class PodSandbox:
+    """A sandbox as listed."""
+
     id: str
     metadata: PodSandboxMetadata
     state: PodSandboxState
@@ -284,6 +330,8 @@ class PodSandbox:
 
 @dataclass
 class PodSandboxStatus:
+    """The status of one sandbox."""
+
     id: str
     metadata: PodSandboxMetadata
     state: PodSandboxState
@@ -298,6 +346,8 @@ class PodSandboxStatus:
 
 @dataclass
 class Container:
+    """A container as listed."""
+
     id: str
     pod_sandbox_id: str
     metadata: ContainerMetadata
@@ -312,6 +362,8 @@ class Container:
 
 @dataclass
 class ContainerStatus:
+    """The status of one container; times are nanoseconds since the epoch (0: not yet)."""
+
     id: str
     metadata: ContainerMetadata
     state: ContainerState
@@ -334,6 +386,8 @@ class ContainerStatus:
 
 @dataclass
 class ExecSyncResponse:
+    """What a command run by exec_sync wrote, and how it exited."""
+
     stdout: bytes
     stderr: bytes
     exit_code: int
@@ -344,6 +398,8 @@ class ExecSyncResponse:
 
 @dataclass
 class CpuUsage:
+    """CPU time used, cumulative and as a rate."""
+
     timestamp: int
     usage_core_nano_seconds: int
     usage_nano_cores: int | None = None  # None until two samples exist
@@ -351,6 +407,8 @@ class CpuUsage:
 
 @dataclass
 class MemoryUsage:
+    """Memory used, in bytes."""
+
     timestamp: int
     working_set_bytes: int
     usage_bytes: int
@@ -362,12 +420,16 @@ class MemoryUsage:
 
 @dataclass
 class ProcessUsage:
+    """Number of processes."""
+
     timestamp: int
     process_count: int
 
 
 @dataclass
 class FilesystemUsage:
+    """Disk used, on the filesystem at ``mountpoint``."""
+
     timestamp: int
     mountpoint: str
     used_bytes: int
@@ -376,6 +438,8 @@ class FilesystemUsage:
 
 @dataclass
 class ContainerAttributes:
+    """Which container a stats record is about."""
+
     id: str
     metadata: ContainerMetadata
     labels: dict[str, str] = field(default_factory=dict)
@@ -384,6 +448,8 @@ class ContainerAttributes:
 
 @dataclass
 class ContainerStats:
+    """Resource usage of one container."""
+
     attributes: ContainerAttributes
     cpu: CpuUsage
     memory: MemoryUsage
@@ -393,6 +459,8 @@ class ContainerStats:
 
 @dataclass
 class PodSandboxStats:
+    """Resource usage of one sandbox (its pod cgroup) and its containers."""
+
     id: str
     metadata: PodSandboxMetadata
     cpu: CpuUsage
@@ -408,6 +476,8 @@ class PodSandboxStats:
 
 @dataclass
 class VersionInfo:
+    """The runtime's name and versions."""
+
     version: str  # of the kubelet runtime API
     runtime_name: str
     runtime_version: str
@@ -416,6 +486,8 @@ class VersionInfo:
 
 @dataclass
 class RuntimeCondition:
+    """One condition of the runtime (RuntimeReady, NetworkReady)."""
+
     type: str  # "RuntimeReady", "NetworkReady"
     status: bool
     reason: str = ""
@@ -424,6 +496,8 @@ class RuntimeCondition:
 
 @dataclass
 class RuntimeStatus:
+    """The runtime's conditions."""
+
     conditions: list[RuntimeCondition]
 
 
@@ -432,6 +506,8 @@ class RuntimeStatus:
 
 @dataclass
 class Image:
+    """A local image."""
+
     id: str
     repo_tags: list[str] = field(default_factory=list)
     repo_digests: list[str] = field(default_factory=list)
@@ -444,6 +520,8 @@ class Image:
 
 @dataclass
 class AuthConfig:
+    """Credentials for a registry."""
+
     username: str = ""
     password: str = ""
     auth: str = ""  # base64("username:password")

@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AlreadyExists, InvalidArgument, NotFound
-from .images.busybox import BUSYBOX_TAG, ensure_busybox_image
 from .images.errors import ImageNotFound
 from .images.locking import file_lock
-from .images.reference import parse_reference
 from .interface import (
     ContainerConfig,
     ContainerMetadata,
@@ -41,7 +39,6 @@ from .interface import (
 )
 from .oci.containers import container_state
 from .oci.state import ContainerRecord
-from .portproxy import start_port_proxy
 
 if TYPE_CHECKING:
     from .images.image import Image
@@ -105,6 +102,10 @@ class StandaloneContainers:
             return self.images.resolve(reference)
         except ImageNotFound:
             pass
+        # Imported here, off the start-up of every ``pilothouse run`` whose image is present.
+        from .images.busybox import BUSYBOX_TAG, ensure_busybox_image
+        from .images.reference import parse_reference
+
         if str(parse_reference(reference)) == BUSYBOX_TAG:
             return await asyncio.to_thread(ensure_busybox_image, self.images)
         return await self.images.pull(reference, progress=progress)
@@ -137,6 +138,8 @@ class StandaloneContainers:
 
     async def _publish(self, sandbox_id: str, container_id: str, ports: list[PortMapping]) -> None:
         """Starts the port proxy; it lives as long as the container's monitor."""
+        from .portproxy import start_port_proxy  # only for published ports
+
         sandbox = self.runtime.sandboxes.load(sandbox_id)
         monitor = self.runtime.containers.load(container_id).monitor
         assert monitor is not None

@@ -7,10 +7,10 @@ log on request (the ``ctl`` FIFO), notices OOM kills (an ``oom`` file), and writ
 code to the ``exit`` file when the container ends. Because it double-forks away from us, the
 runtime process can exit or crash and restart while containers keep running.
 
-The protocol (as CRI-O speaks it): conmon is started with a *start* pipe, which it reads
-before forking, so that we can first move it into its own cgroup (out of the caller's, whose
-teardown must not kill it), and a *sync* pipe on which it reports ``{"data": <pid>}`` or
-``{"data": -1, "message": ...}`` once ``create`` has finished.
+The protocol (as CRI-O speaks it): conmon reports on a *sync* pipe ``{"data": <pid>}`` or
+``{"data": -1, "message": ...}`` once ``create`` has finished. The long-lived conmon process
+(its pid file) is then moved into the monitors' cgroup, out of the caller's, whose teardown
+(a stopped service, a closed session) must not kill it.
 """
 
 from __future__ import annotations
@@ -99,7 +99,6 @@ class Conmon:
     async def launch(self, container_id: str, files: BundleFiles, options: MonitorOptions) -> Launched:
         """Creates the container (not yet started) under a new monitor."""
         sync_read, sync_write = os.pipe2(os.O_CLOEXEC)
-        start_read, start_write = os.pipe2(os.O_CLOEXEC)
         try:
             process = await asyncio.create_subprocess_exec(
                 str(self.binary),
@@ -107,27 +106,25 @@ class Conmon:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(sync_write, start_read),
-                env=_environment(sync_write, start_read),
+                pass_fds=(sync_write,),
+                env=_environment(sync_write),
                 cwd=files.directory,
             )
         except BaseException:
-            for fd in (sync_read, sync_write, start_read, start_write):
-                os.close(fd)
+            os.close(sync_read)
             raise
-        os.close(sync_write)
-        os.close(start_read)
-        try:
-            self.place_monitor(process.pid)
         finally:
-            os.write(start_write, b"0")
-            os.close(start_write)
+            os.close(sync_write)
         _, stderr = await process.communicate()
         if process.returncode != 0:
             os.close(sync_read)
             raise OCIRuntimeError(f"conmon: {stderr.decode(errors='replace').strip()}")
         pid = await _read_sync_pipe(sync_read)
-        return Launched(process=_ref(pid), monitor=_ref(int(files.monitor_pid_file.read_text())))
+        monitor = _ref(int(files.monitor_pid_file.read_text()))
+        # Moved once the OCI runtime has moved the container: a cgroup v1 migration waits for
+        # an RCU grace period, which the runtime's migration has just paid for both.
+        self.place_monitor(monitor.pid)
+        return Launched(process=_ref(pid), monitor=monitor)
 
     def _args(self, container_id: str, files: BundleFiles, options: MonitorOptions) -> list[str]:
         runtime = self.runtime
@@ -167,12 +164,11 @@ def send_control(files: BundleFiles, message: int, height: int = 0, width: int =
         os.close(fd)
 
 
-def _environment(sync_fd: int, start_fd: int) -> dict[str, str]:
+def _environment(sync_fd: int) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         "TZ": "UTC",  # log timestamps in UTC
         "_OCI_SYNCPIPE": str(sync_fd),
-        "_OCI_STARTPIPE": str(start_fd),
     }
 
 

@@ -42,7 +42,6 @@ from ..interface import (
 from . import namespaces, streams
 from .containers import Containers, container_state
 from .context import RuntimeSettings, open_context
-from .recovery import RecoveryReport, recover
 from .sandboxes import Sandboxes, sandbox_state
 from .state import ContainerRecord, SandboxRecord
 from .stats import StatsCollector
@@ -50,6 +49,7 @@ from .stats import StatsCollector
 if TYPE_CHECKING:
     from ..images.snapshots import Snapshotter
     from ..images.store import ImageStore
+    from .recovery import RecoveryReport
 
 CRI_API_VERSION = "v1"
 RUNTIME_VERSION = "0.1.0"
@@ -74,6 +74,8 @@ class LocalRuntime(RuntimeService):
         )
 
     async def recover(self) -> RecoveryReport:
+        from .recovery import recover  # only long-lived owners recover
+
         return await recover(self.ctx, self.sandboxes, self.containers)
 
     async def remove_all(self) -> None:
