@@ -196,6 +196,19 @@ def builtin_resources() -> list[ResourceType]:
         R("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", cluster, ("pc",)),
         # node.k8s.io/v1
         R("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", cluster),
+        # Reviews: create-only questions to the server, never stored
+        R("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+          cluster, verbs=("create",)),
+        R("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+          cluster, verbs=("create",)),
+        R("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+          cluster, verbs=("create",)),
+        R("authorization.k8s.io", "v1", "LocalSubjectAccessReview",
+          "localsubjectaccessreviews", ns, verbs=("create",)),
+        R("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", cluster,
+          verbs=("create",)),
+        R("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", cluster,
+          verbs=("create",)),
     ]
 
 

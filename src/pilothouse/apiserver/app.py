@@ -15,10 +15,12 @@ from aiohttp import web
 from pilothouse.api import errors
 from pilothouse.apiserver import negotiation, rendering
 from pilothouse.apiserver.authn import AuthenticatorChain, UserInfo
+from pilothouse.apiserver.authz import Attributes, AuthorizerChain
 from pilothouse.apiserver.context import APIContext
 from pilothouse.apiserver.deletion import Deleter
 from pilothouse.apiserver.discovery import Discovery
 from pilothouse.apiserver.rest import Request, RestHandlers
+from pilothouse.apiserver.reviews import Reviews
 from pilothouse.apiserver.routing import RequestInfo, parse_path
 from pilothouse.apiserver.subresources import SubresourceHandlers
 from pilothouse.apiserver.watch import WatchHandler
@@ -39,15 +41,20 @@ class APIHandler:
         ctx: APIContext,
         *,
         authenticator: AuthenticatorChain,
+        authorizer: AuthorizerChain,
         discovery: Discovery,
         ready_checks: ReadyCheck,
     ):
         self.ctx = ctx
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.discovery = discovery
         self.ready_checks = ready_checks
         self.deleter = Deleter(ctx)
-        self.rest = RestHandlers(ctx, deleter=self.deleter)
+        self.rest = RestHandlers(
+            ctx, deleter=self.deleter,
+            reviews=Reviews(authorizer=authorizer, authenticator=authenticator),
+        )
         self.watch = WatchHandler(ctx)
         self.subresources = SubresourceHandlers(ctx, rest=self.rest, deleter=self.deleter)
 
@@ -78,11 +85,15 @@ class APIHandler:
         if info is None:
             raise errors.NotFound("the server could not find the requested resource")
         _check_scope(info)
+        if user is not None:
+            self.authorizer.check(Attributes(
+                user=user, verb=info.verb, group=info.group, resource=info.resource.plural,
+                subresource=info.subresource, namespace=info.namespace, name=info.name,
+            ))
         req = Request(
             http=request,
             info=info,
-            user=user.name if user else "",
-            groups=list(user.groups) if user else [],
+            user=user,
             query=query,
             representation=negotiation.negotiate(
                 request.headers.get("Accept"), include_object=query.get("includeObject", "")

@@ -34,12 +34,14 @@ from pilothouse.api.patch import (
 from pilothouse.api.quantity import QuantityError, canonicalize_quantities
 from pilothouse.api.resources import ResourceType
 from pilothouse.apiserver import admission, conversion, negotiation, objectmeta, rendering
+from pilothouse.apiserver.authn import UserInfo
 from pilothouse.apiserver.body import deep_copy, read_body
 from pilothouse.apiserver.context import APIContext
 from pilothouse.apiserver.deletion import Deleter
 from pilothouse.apiserver.filters import compile_filter
 from pilothouse.apiserver.negotiation import Representation
 from pilothouse.apiserver.options import ListOptions, WriteOptions
+from pilothouse.apiserver.reviews import Reviews, is_review
 from pilothouse.apiserver.routing import RequestInfo
 
 Obj = dict[str, Any]
@@ -51,8 +53,7 @@ class Request:
 
     http: web.Request
     info: RequestInfo
-    user: str
-    groups: list[str]
+    user: UserInfo | None
     query: dict[str, str]
     representation: Representation
     warnings: list[str] = field(default_factory=list)
@@ -67,9 +68,10 @@ class Request:
 
 
 class RestHandlers:
-    def __init__(self, ctx: APIContext, *, deleter: Deleter):
+    def __init__(self, ctx: APIContext, *, deleter: Deleter, reviews: Reviews):
         self.ctx = ctx
         self.deleter = deleter
+        self.reviews = reviews
         self.field_manager = FieldManager()
 
     # --- reads ------------------------------------------------------------------------------
@@ -103,6 +105,10 @@ class RestHandlers:
     async def create(self, req: Request) -> web.Response:
         options = self.write_options(req)
         obj = await self.decode_for_write(req, options)
+        if is_review(req.resource.group, req.resource.plural):
+            assert req.user is not None
+            answer = self.reviews.answer(req.resource.plural, obj, req.user, req.info.namespace)
+            return rendering.json_response(req, answer, status=201)
         self.track_fields(req, None, obj, options)
         created = await self.create_object(req, obj, options)
         return rendering.object_response(req, created, status=201)

@@ -25,6 +25,7 @@ from pilothouse.apiserver.authn import (
     ClientCertificateAuthenticator,
     TokenAuthenticator,
 )
+from pilothouse.apiserver.authz import AlwaysAllow, AuthorizerChain
 from pilothouse.apiserver.cacher import Cacher
 from pilothouse.apiserver.context import APIContext, Settings
 from pilothouse.apiserver.discovery import Discovery
@@ -102,6 +103,7 @@ class APIServer:
         self.handler = APIHandler(
             self.ctx,
             authenticator=AuthenticatorChain([ClientCertificateAuthenticator(), self.tokens]),
+            authorizer=AuthorizerChain([AlwaysAllow()]),
             discovery=Discovery(
                 registry=registry, schemas=self.ctx.schemas,
                 server_address=f"{config.client_address}:{config.port}",

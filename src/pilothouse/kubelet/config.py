@@ -25,6 +25,8 @@ class KubeletConfig:
     max_pods: int = 110
     port: int = 10250  # the kubelet's HTTPS server (logs, exec, attach, port-forward)
     node_status_update_seconds: float = 10.0
+    # An unchanged status is still posted this often (upstream's nodeStatusReportFrequency).
+    node_status_report_seconds: float = 60.0
     lease_duration_seconds: int = 40
     lease_renew_seconds: float = 10.0
     sync_frequency_seconds: float = 60.0  # periodic resync of every pod (the safety net)
@@ -33,6 +35,19 @@ class KubeletConfig:
     # embedded in the server uses the server's DATA_DIR/manifests and DATA_DIR/registries.yaml.
     manifests_path: Path | None = None
     registries_path: Path | None = None
+    # The node's pod bridge. Nodes in their own network namespaces may all use the default;
+    # two nodes sharing one namespace need different bridges.
+    bridge: str = "ph0"
+    # Drop pod traffic to destinations outside the cluster instead of masquerading it.
+    block_pod_egress: bool = False
+    # cgroup under which this node's pods run; "" : /pilothouse-nodes/<node name>, so that
+    # nodes sharing a machine (and `pilothouse run` under /pilothouse) never collect each
+    # other's cgroups as strays.
+    cgroup_parent: str = ""
+
+    @property
+    def pods_cgroup_parent(self) -> str:
+        return self.cgroup_parent or f"/pilothouse-nodes/{self.node_name}"
 
     @property
     def credentials_dir(self) -> Path:

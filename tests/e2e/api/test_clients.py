@@ -195,3 +195,9 @@ def test_pilothouse_kubectl_uses_the_admin_kubeconfig(server: ServerProcess) -> 
         env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"})
     assert result.returncode == 0, result.stderr
     assert "namespace/kube-system" in result.stdout.split()
+
+
+def test_kubectl_auth_can_i_and_whoami(server: ServerProcess) -> None:
+    assert server.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    whoami = server.kubectl("auth", "whoami").stdout
+    assert "admin" in whoami and "system:masters" in whoami

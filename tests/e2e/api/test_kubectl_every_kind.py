@@ -19,7 +19,7 @@ KINDS = sorted(manifests("x"))
 def test_every_builtin_kind_has_a_manifest() -> None:
     served = {
         r.plural + (f".{r.group}" if r.group else "")
-        for r in Registry.builtin() if r.preferred
+        for r in Registry.builtin() if r.preferred and "get" in r.verbs  # not the reviews
     }
     assert served == set(KINDS)
 
