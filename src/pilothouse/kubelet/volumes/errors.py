@@ -46,3 +46,15 @@ def processing_failed(volume_name: str, cause: str) -> VolumeError:
 
 def container_config_error(message: str) -> VolumeError:
     return VolumeError(CREATE_CONTAINER_CONFIG_ERROR, message)
+
+
+def describe(error: BaseException) -> str:
+    """The cause an exception stands for, without Python's ``[Errno N]`` decoration."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)
+
+
+def aggregate(causes: list[str]) -> str:
+    """Several causes in one message, as k8s.io/apimachinery's errors.NewAggregate prints them."""
+    return causes[0] if len(causes) == 1 else "[" + ", ".join(causes) + "]"

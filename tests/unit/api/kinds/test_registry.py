@@ -16,7 +16,8 @@ def test_every_builtin_kind_has_a_strategy():
     missing = {
         (r.group, r.kind)
         for r in builtin_resources()
-        if isinstance(strategy_for(r.group, r.kind), GenericStrategy)
+        if "get" in r.verbs  # reviews are never stored: no strategy
+        and isinstance(strategy_for(r.group, r.kind), GenericStrategy)
     }
     assert missing == set()
 

@@ -253,7 +253,11 @@ COLUMNS[("events.k8s.io", "v1", "events")] = COLUMNS[("", "v1", "events")]
 
 
 def test_every_builtin_kind_has_its_columns() -> None:
-    served = {(r.group, r.version, r.plural) for r in REGISTRY if r.kind != "Pod"}
+    served = {
+        (r.group, r.version, r.plural)
+        for r in REGISTRY
+        if r.kind != "Pod" and "get" in r.verbs  # reviews are never listed or printed
+    }
     assert served == set(COLUMNS)
 
 
