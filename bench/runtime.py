@@ -7,7 +7,8 @@
 - cli: ``pilothouse run --rm busybox true`` (a whole CLI process) versus
   ``podman run --rm --network none`` of the same image, loaded into podman from
   ``pilothouse image export`` (podman in its own temporary root, cgroupfs, file events; with
-  runc, and with crun through the same wrapper). Target: faster than podman.
+  runc, and with crun through the same wrapper). Target: faster than podman. Beside it, what
+  the Python interpreter and the CLI's imports alone take.
 - disk: what ``--containers`` running containers of one image add to the disk, and how many
   copies of the image layers their root filesystems use. Target: one copy.
 
@@ -59,30 +60,30 @@ def sleeper(index: int) -> ContainerConfig:
 
 
 async def start_versus_crun(runtime: LocalRuntime, snapshots: Snapshotter, image: Any, repeat: int) -> dict[str, Any]:
+    """Interleaved, so that both see the same machine state (cgroup v1 migrations and mount
+    changes wait for RCU grace periods, whose cost depends on what happened just before)."""
     sandbox_id = await runtime.run_pod_sandbox(SANDBOX)
-    ours, raw = [], []
-    template: dict[str, Any] = {}
-    for index in range(repeat):
-        start = time.perf_counter()
-        container_id = await runtime.create_container(sandbox_id, sleeper(index), SANDBOX)
-        await runtime.start_container(container_id)
-        ours.append(time.perf_counter() - start)
-        template = orjson.loads(runtime.ctx.state.container_files(container_id).config.read_bytes())
-        await runtime.remove_container(container_id)
     rootfs = snapshots.prepare("raw-crun", image)
     oci = runtime.ctx.oci
+    ours, raw = [], []
     with tempfile.TemporaryDirectory(prefix="pilothouse-bench-") as scratch:
         bundle = Path(scratch)
         for index in range(repeat):
-            container_id = f"raw-{secrets.token_hex(6)}"
-            spec = dict(template, root={"path": str(rootfs), "readonly": False})
-            spec["linux"] = dict(template["linux"], cgroupsPath=f"{runtime.ctx.settings.cgroup_parent}/raw/{container_id}")
+            start = time.perf_counter()
+            container_id = await runtime.create_container(sandbox_id, sleeper(index), SANDBOX)
+            await runtime.start_container(container_id)
+            ours.append(time.perf_counter() - start)
+            spec = orjson.loads(runtime.ctx.state.container_files(container_id).config.read_bytes())
+            await runtime.remove_container(container_id)
+            raw_id = f"raw-{secrets.token_hex(6)}"
+            spec["root"] = {"path": str(rootfs), "readonly": False}
+            spec["linux"]["cgroupsPath"] = f"{runtime.ctx.settings.cgroup_parent}/raw/{raw_id}"
             (bundle / "config.json").write_bytes(orjson.dumps(spec))
-            argv = [*oci.run_argv(bundle, container_id)]
+            argv = oci.run_argv(bundle, raw_id)
             argv.insert(argv.index("run") + 1, "--detach")
             raw.append(_timed(lambda a=argv: subprocess.run(a, check=True, stdin=subprocess.DEVNULL)))  # type: ignore[misc]
-            await oci.kill(container_id, 9)
-            await _until_deleted(oci, container_id)
+            await oci.kill(raw_id, 9)
+            await _until_deleted(oci, raw_id)
     snapshots.remove("raw-crun")
     await runtime.remove_pod_sandbox(sandbox_id)
     median_ours, median_raw = statistics.median(ours), statistics.median(raw)
@@ -108,6 +109,7 @@ async def _until_deleted(oci: Any, container_id: str) -> None:
 def cli_versus_podman(data: Path, cgroup_parent: str, repeat: int) -> dict[str, Any]:
     env = {**os.environ, "PILOTHOUSE_ROOT": str(data), "PILOTHOUSE_CGROUP_PARENT": cgroup_parent}
     pilothouse = [PILOTHOUSE, "run", "--rm", "busybox", "true"]
+    imports = [sys.executable, "-c", "import pilothouse.cli.main, pilothouse.cli.containers"]
     archive = data / "busybox.tar"
     subprocess.run([PILOTHOUSE, "image", "export", "-o", str(archive), "busybox"], env=env, check=True)
     podman_root = data / "podman"
@@ -117,9 +119,11 @@ def cli_versus_podman(data: Path, cgroup_parent: str, repeat: int) -> dict[str, 
     variants = {"podman_runc": ["--runtime", "runc"], "podman_crun": ["--runtime", str(wrapper if wrapper.exists() else "crun")]}
     try:
         subprocess.run([*podman, "load", "-q", "-i", str(archive)], check=True, stdout=subprocess.DEVNULL)
-        runs: dict[str, list[float]] = {"pilothouse": [], **{name: [] for name in variants}}
+        runs: dict[str, list[float]] = {"pilothouse": [], "pilothouse_python_and_imports": []}
+        runs.update({name: [] for name in variants})
         for _ in range(repeat):  # interleaved, so that both see the same machine load
             runs["pilothouse"].append(_timed(lambda: subprocess.run(pilothouse, env=env, check=True)))
+            runs["pilothouse_python_and_imports"].append(_timed(lambda: subprocess.run(imports, check=True)))
             for name, flags in variants.items():
                 command = [*podman, *flags, *PODMAN_RUN, "busybox", "true"]
                 runs[name].append(_timed(lambda c=command: subprocess.run(c, check=True)))  # type: ignore[misc]
@@ -139,7 +143,7 @@ async def disk_of_containers(runtime: LocalRuntime, store: ImageStore, image: An
         container_id = await runtime.create_container(sandbox_id, sleeper(index), SANDBOX)
         await runtime.start_container(container_id)
     after = _disk_usage([runtime.ctx.settings.root, store.root])
-    lower_dirs = {_lowerdir(line) for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(runtime.ctx.settings.root) in line and " overlay " in line}
+    lower_dirs = _overlay_lower_dirs(runtime.ctx.settings.root)
     await runtime.remove_pod_sandbox(sandbox_id)
     return {
         "containers": count,
@@ -150,17 +154,26 @@ async def disk_of_containers(runtime: LocalRuntime, store: ImageStore, image: An
     }
 
 
-def _lowerdir(mountinfo_line: str) -> str:
-    options = mountinfo_line.split(" - ")[1].split()[2]
-    return next(o for o in options.split(",") if o.startswith("lowerdir="))
+def _overlay_lower_dirs(root: Path) -> set[str]:
+    """The distinct ``lowerdir`` options of the overlay mounts below ``root``."""
+    lower_dirs = set()
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        before, _, after = line.partition(" - ")
+        mount_point = before.split()[4]
+        fstype, _source, options = after.split()[:3]
+        if fstype == "overlay" and mount_point.startswith(str(root)):
+            lower_dirs.add(next(o for o in options.split(",") if o.startswith("lowerdir=")))
+    return lower_dirs
 
 
 def _disk_usage(paths: list[Path]) -> int:
+    """Bytes allocated under ``paths`` (hard links once), not counting what is mounted there."""
     seen: set[tuple[int, int]] = set()
     total = 0
     for root in paths:
-        for directory, _dirs, files in os.walk(root):
-            for name in [*files, *_dirs]:
+        for directory, subdirectories, files in os.walk(root):
+            subdirectories[:] = [d for d in subdirectories if not os.path.ismount(os.path.join(directory, d))]
+            for name in [*files, *subdirectories]:
                 st = os.lstat(os.path.join(directory, name))
                 if (st.st_dev, st.st_ino) not in seen:
                     seen.add((st.st_dev, st.st_ino))

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 
-SYSTEM_PACKAGES=(crun runc catatonit containernetworking-plugins nftables iproute2
-                 busybox-static etcd-server etcd-client docker-registry util-linux)
+SYSTEM_PACKAGES=(crun runc catatonit conmon containernetworking-plugins nftables iptables
+                 iproute2 busybox-static zstd etcd-server etcd-client docker-registry
+                 util-linux ca-certificates)
 TEST_PACKAGES=(podman skopeo buildah)
 
 missing=()
@@ -24,6 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
+if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "setup: installing python3-venv"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
+fi
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: creating virtualenv .venv"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv

@@ -47,6 +47,7 @@ from pilothouse import pki
 from pilothouse.api import errors
 from pilothouse.api.validation import is_dns1123_subdomain
 from pilothouse.apiserver.authn import bearer_token
+from pilothouse.apiserver.body import read_body
 from pilothouse.apiserver.context import APIContext
 from pilothouse.apiserver.rendering import status_response
 
@@ -59,7 +60,6 @@ BOOTSTRAP_TOKEN_NAMESPACE = "kube-system"
 BOOTSTRAP_TOKEN_PREFIX = "bootstrap-token-"
 NODE_USER_PREFIX = "system:node:"
 NODES_GROUP = "system:nodes"
-MAX_BODY_BYTES = 64 * 1024
 MAX_ADDRESSES = 16
 # The cluster DNS Service takes the tenth address of the service CIDR, as in kubeadm and k3s.
 CLUSTER_DNS_OFFSET = 10
@@ -208,11 +208,7 @@ def _decoded(secret: dict[str, Any]) -> dict[str, str]:
 
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise errors.RequestEntityTooLarge("the request body is too large")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise errors.RequestEntityTooLarge("the request body is too large")
+    raw = await read_body(request)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as e:

@@ -31,6 +31,7 @@ from pilothouse.apiserver.context import APIContext, Settings
 from pilothouse.apiserver.discovery import Discovery
 from pilothouse.apiserver.filters import object_fields
 from pilothouse.apiserver.nodebootstrap import NodeBootstrap
+from pilothouse.apiserver.nodeproxy import NodeProxy, kubelet_client_context
 from pilothouse.apiserver.pkifiles import ClusterPKI
 from pilothouse.apiserver.storage import ObjectStorage
 from pilothouse.store import open_store
@@ -110,6 +111,9 @@ class APIServer:
             ),
             ready_checks=self._ready_checks,
         )
+        self.handler.subresources.node_streamer = NodeProxy(
+            self.ctx, ssl_context=self._kubelet_client_context()
+        ).stream
         node_bootstrap = NodeBootstrap(
             self.ctx, ca=self.pki.ca(), ca_bundle=self.pki.ca_cert.read_bytes()
         )
@@ -148,6 +152,11 @@ class APIServer:
         context.verify_mode = ssl.CERT_OPTIONAL
         context.set_alpn_protocols(["http/1.1"])
         return context
+
+    def _kubelet_client_context(self) -> ssl.SSLContext:
+        """TLS to kubelets (pods/log, exec, attach, portforward), as kube-apiserver-kubelet-client."""
+        credentials = self.pki.client_credentials("kube-apiserver-kubelet-client", ("system:masters",))
+        return kubelet_client_context(ca_pem=self.pki.ca_cert.read_bytes(), credentials=credentials)
 
     async def _ready_checks(self) -> list[tuple[str, bool]]:
         store_ok = False

@@ -31,7 +31,12 @@ from typing import Any, TypeVar
 import click
 
 from pilothouse.cli.images import format_table, human_duration, open_store, root_option
-from pilothouse.runtime.errors import CommandNotExecutable, CommandNotFound, ContainerRuntimeError
+from pilothouse.runtime.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    ContainerRuntimeError,
+    InvalidArgument,
+)
 from pilothouse.runtime.images.errors import ImageError, ImageNotFound
 from pilothouse.runtime.images.snapshots import Snapshotter
 from pilothouse.runtime.interface import ContainerState, StreamingSession
@@ -48,7 +53,7 @@ from pilothouse.runtime.standalone import (
 Command = TypeVar("Command", bound=Callable[..., Any])
 RUNTIME_FAILED, CANNOT_INVOKE, NOT_FOUND = 125, 126, 127
 COMMAND_WIDTH = 20
-MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+MEMORY_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}  # Docker's, lowercase
 
 
 # -- plumbing --------------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def run_async(coroutine: Coroutine[Any, Any, int | None]) -> None:
 @click.option("--name", default="", help="container name")
 @click.option("-e", "--env", multiple=True, metavar="KEY=VALUE", help="environment variable")
 @click.option("-v", "--volume", multiple=True, metavar="HOST:CONTAINER[:ro]", help="bind mount")
-@click.option("-p", "--publish", multiple=True, metavar="[IP:]HOST:CONTAINER", help="publish a port (TCP)")
+@click.option("-p", "--publish", multiple=True, metavar="[IP:]HOST:CONTAINER", help="publish a TCP port on a loopback address (default 127.0.0.1)")
 @click.option("--memory", "-m", default=None, metavar="QUANTITY", help="memory limit: 64Mi, 1G or Docker's 64m")
 @click.option("--cpus", default=None, type=float, help="CPU limit, in CPUs (0.5)")
 @click.option("--pids-limit", default=0, type=int, help="maximum number of processes")
@@ -240,10 +245,12 @@ def _forwarded_signals(runtime: LocalRuntime, container_id: str, *, enabled: boo
         return
     loop = asyncio.get_running_loop()
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def forward(number: int) -> None:
+        asyncio.ensure_future(_kill_quietly(runtime, container_id, number))
+
     for number in forwarded:
-        loop.add_signal_handler(
-            number, lambda n=number: asyncio.ensure_future(_kill_quietly(runtime, container_id, n))
-        )
+        loop.add_signal_handler(number, forward, number)
     try:
         yield
     finally:
@@ -261,23 +268,24 @@ def parse_memory(text: str) -> int:
     from pilothouse.api.quantity import parse_quantity
 
     value = text.strip()
-    if value[-1:].lower() in MEMORY_UNITS and value[:-1].isdigit() and value[-1:].islower():
+    if value[-1:] in MEMORY_UNITS and value[:-1].isdigit():
         amount = int(value[:-1]) * MEMORY_UNITS[value[-1]]
     else:
         try:
             amount = parse_quantity(value).value()
         except ValueError:
-            raise ContainerRuntimeError(f"invalid memory quantity {text!r}") from None
+            raise InvalidArgument(f"invalid memory quantity {text!r}") from None
     if amount <= 0:
-        raise ContainerRuntimeError(f"invalid memory quantity {text!r}: it must be positive")
+        raise InvalidArgument(f"invalid memory quantity {text!r}: it must be positive")
     return amount
 
 
 def parse_cpus(cpus: float | None) -> float:
     if cpus is None:
         return 0.0
-    if cpus <= 0 or cpus > os.cpu_count():  # type: ignore[operator]
-        raise ContainerRuntimeError(f"invalid --cpus {cpus}: the range is 0.01 to {os.cpu_count()}")
+    available = os.cpu_count() or 1
+    if not 0 < cpus <= available:
+        raise InvalidArgument(f"invalid --cpus {cpus}: the range is 0.01 to {available}")
     return cpus
 
 
@@ -363,16 +371,18 @@ def _raw_terminal(*, enabled: bool) -> Iterator[None]:
 @contextlib.asynccontextmanager
 async def _window_size(session: StreamingSession, *, enabled: bool) -> AsyncIterator[None]:
     """Gives the session our terminal's size now and whenever it changes."""
-    if not enabled or not sys.stdout.isatty():
+    if not enabled or _terminal_size() is None:
         yield
         return
+
+    async def resize() -> None:
+        size = _terminal_size()
+        if size is not None:
+            await session.resize(*size)
+
     loop = asyncio.get_running_loop()
-
-    def size() -> os.terminal_size:
-        return os.get_terminal_size(sys.stdout.fileno())
-
-    await session.resize(size().columns, size().lines)
-    loop.add_signal_handler(signal.SIGWINCH, lambda: asyncio.ensure_future(session.resize(size().columns, size().lines)))
+    await resize()
+    loop.add_signal_handler(signal.SIGWINCH, lambda: asyncio.ensure_future(resize()))
     try:
         yield
     finally:

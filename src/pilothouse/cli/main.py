@@ -14,6 +14,8 @@ import click
 # subcommand name -> "module:attribute" of a click command or group
 SUBCOMMANDS = {
     "server": "pilothouse.cli.server:server",
+    "agent": "pilothouse.cli.agent:agent",
+    "token": "pilothouse.cli.token:token",
     "kubectl": "pilothouse.cli.server:kubectl",
     "image": "pilothouse.cli.images:image",
     "run": "pilothouse.cli.containers:run",

@@ -20,6 +20,7 @@ import click
 
 from pilothouse import pki
 from pilothouse.api import errors
+from pilothouse.cli.server import data_dir_option
 from pilothouse.client import APIClient, ClientConfig
 from pilothouse.kubelet.bootstrap import JoinToken, ca_bundle_hash
 
@@ -118,10 +119,7 @@ def token() -> None:
 
 
 @token.command()
-@click.option("--data-dir", "-d", type=click.Path(path_type=Path),
-              default=lambda: Path(__import__("os").environ.get(
-                  "PILOTHOUSE_DATA_DIR", "/var/lib/pilothouse")),
-              show_default="/var/lib/pilothouse", help="The server's data directory.")
+@data_dir_option
 @click.option("--ttl", type=DurationType(), default="24h", show_default=True,
               help="How long the token stays valid (0: never expires).")
 @click.option("--description", default="made by pilothouse token create", show_default=True)

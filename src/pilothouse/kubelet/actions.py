@@ -279,9 +279,7 @@ def should_container_be_restarted(container: Obj, pod: Obj, status: PodRuntimeSt
     policy = podutil.restart_policy(pod)
     if policy == "Never":
         return False
-    if policy == "OnFailure" and current.exit_code == 0:
-        return False
-    return True
+    return not (policy == "OnFailure" and current.exit_code == 0)
 
 
 def is_init_container_failed(current: RuntimeContainer) -> bool:

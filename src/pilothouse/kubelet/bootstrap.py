@@ -157,12 +157,10 @@ class NodeCredentials:
         return ClusterNetwork.from_json(orjson.loads(self.cluster_file.read_bytes()))
 
     def serving_ssl_context(self) -> ssl.SSLContext:
-        """The kubelet's TLS server: its serving certificate; clients need a certificate of
-        the cluster CA (the API server's)."""
+        """A TLS server context with the kubelet's serving certificate (the kubelet server
+        adds the cluster CA to verify its clients)."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.serving_cert, self.serving_key)
-        context.load_verify_locations(cafile=str(self.ca_file))
-        context.verify_mode = ssl.CERT_REQUIRED
         return context
 
     def usable_for(self, node_name: str, addresses: list[str], *, ca_hash: str | None) -> str:
@@ -242,17 +240,20 @@ async def join(
         "servingCSR": _csr_pem(serving_key, node_name),
     }
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    async with aiohttp.ClientSession(base_url=server, timeout=timeout) as session:
-        ca_bundle = await _pinned_ca_bundle(session, token)
-        verified = ssl.create_default_context(cadata=ca_bundle.decode())
-        async with session.post(
-            BOOTSTRAP_PATH, json=request, ssl=verified,
-            headers={"Authorization": f"Bearer {token.bearer}"},
-        ) as response:
-            body = await response.read()
-            if response.status != 200:
-                raise BootstrapError(f"the server refused to join node {node_name}: "
-                                     f"HTTP {response.status}: {_message(body)}")
+    try:
+        async with aiohttp.ClientSession(base_url=server, timeout=timeout) as session:
+            ca_bundle = await _pinned_ca_bundle(session, token)
+            verified = ssl.create_default_context(cadata=ca_bundle.decode())
+            async with session.post(
+                BOOTSTRAP_PATH, json=request, ssl=verified,
+                headers={"Authorization": f"Bearer {token.bearer}"},
+            ) as response:
+                body = await response.read()
+    except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
+        raise BootstrapError(f"cannot join the cluster at {server}: {e}") from e
+    if response.status != 200:
+        raise BootstrapError(f"the server refused to join node {node_name}: "
+                             f"HTTP {response.status}: {_message(body)}")
     reply = orjson.loads(body)
     client_cert = x509.load_pem_x509_certificate(reply["clientCertificate"].encode())
     serving_cert = x509.load_pem_x509_certificate(reply["servingCertificate"].encode())

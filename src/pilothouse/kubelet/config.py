@@ -31,6 +31,14 @@ class KubeletConfig:
     lease_renew_seconds: float = 10.0
     sync_frequency_seconds: float = 60.0  # periodic resync of every pod (the safety net)
     relist_seconds: float = 1.0  # how often runtime state is relisted to detect exits
+    # Restart back-off of crashing containers and failed image pulls: starts at
+    # backoff_seconds, doubles up to backoff_max_seconds (upstream: 10 s and 5 min). Also
+    # how soon a pod whose sync failed without a back-off (a missing ConfigMap) is retried.
+    backoff_seconds: float = 10.0
+    backoff_max_seconds: float = 300.0
+    housekeeping_seconds: float = 2.0  # orphaned pods, containers and volumes are cleaned up
+    manifests_check_seconds: float = 5.0  # how often the static pod manifests are re-read
+    resolv_conf: Path = Path("/etc/resolv.conf")  # the node's DNS, for dnsPolicy Default
     # Static pod manifests and registry settings; default to files in data_dir. The agent
     # embedded in the server uses the server's DATA_DIR/manifests and DATA_DIR/registries.yaml.
     manifests_path: Path | None = None

@@ -2,8 +2,8 @@
 
 Image references are resolved as Docker does (the store's rules); the image id is the
 reference returned by ``pull_image`` and used by containers. Credentials come from the CRI
-``AuthConfig`` (user and password, ``auth`` in base64, or an identity token), falling back
-to the store's registry configuration.
+``AuthConfig`` (user and password, or ``auth`` in base64), falling back to the store's
+registry configuration.
 """
 
 from __future__ import annotations
@@ -88,14 +88,13 @@ def _image(stored: StoredImage, spec: ImageSpec | None = None) -> Image:
 
 
 def _credentials(auth: AuthConfig | None) -> Credentials | None:
+    """User and password, given as such or as ``auth``; tokens are not supported (anonymous)."""
     if auth is None:
         return None
     username, password = auth.username, auth.password
     if auth.auth and not username:
         username, _, password = base64.b64decode(auth.auth).decode().partition(":")
-    if not (username or auth.identity_token):
-        return None
-    return Credentials(username=username, password=password, identity_token=auth.identity_token)
+    return Credentials(username=username, password=password) if username else None
 
 
 def _disk_usage(root: Path) -> tuple[int, int]:

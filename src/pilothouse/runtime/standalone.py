@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -280,7 +281,8 @@ def parse_volume(text: str) -> Mount:
 
 
 def parse_port(text: str) -> PortMapping:
-    """``[IP:]HOST:CONTAINER[/tcp]``; the host address defaults to 127.0.0.1 (local only)."""
+    """``[IP:]HOST:CONTAINER[/tcp]``: the host address is 127.0.0.1 or another loopback one,
+    so that published ports are reachable from this machine only."""
     spec, _, protocol = text.partition("/")
     if protocol not in ("", "tcp"):
         raise InvalidArgument(f"invalid port {text!r}: only tcp is supported")
@@ -292,4 +294,10 @@ def parse_port(text: str) -> PortMapping:
     host_ip, host_port, container_port = parts[0] or "127.0.0.1", int(parts[1]), int(parts[2])
     if not (0 < host_port < 65536 and 0 < container_port < 65536):
         raise InvalidArgument(f"invalid port {text!r}: ports are 1 to 65535")
+    try:
+        loopback = ipaddress.ip_address(host_ip).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InvalidArgument(f"invalid port {text!r}: ports are published on loopback addresses only")
     return PortMapping(container_port=container_port, host_port=host_port, host_ip=host_ip)

@@ -49,7 +49,10 @@ def cgroup_parent() -> str:
 
 @pytest.fixture
 async def runtime(tmp_path: Path, image_store: ImageStore, cgroup_parent: str) -> AsyncIterator[LocalRuntime]:
-    local = open_runtime(tmp_path / "runtime", image_store, cgroup_parent)
+    """A runtime on crun (or runc, auto-detected), or on $PILOTHOUSE_OCI_RUNTIME."""
+    local = open_runtime(
+        tmp_path / "runtime", image_store, cgroup_parent, oci_runtime=os.environ.get("PILOTHOUSE_OCI_RUNTIME")
+    )
     try:
         yield local
     finally:

@@ -45,6 +45,29 @@ async def test_a_container_goes_from_created_to_running_to_exited(runtime: Local
     assert (await runtime.pod_sandbox_status(sandbox_id)).state == PodSandboxState.READY
 
 
+@pytest.mark.parametrize("oci_runtime", ["crun", "runc"])
+async def test_both_oci_runtimes_run_exec_and_stop_containers(
+    oci_runtime: str, tmp_path: Path, image_store: ImageStore, cgroup_parent: str
+) -> None:
+    local = open_runtime(tmp_path / oci_runtime, image_store, cgroup_parent, oci_runtime=oci_runtime)
+    try:
+        _, container_id = await start(local, container("sleep", "300"))
+        session = await local.exec(container_id, ["sh"], tty=True, stdin=True, terminal_size=(40, 9))
+        await session.resize(width=41, height=10)
+        # A resize reaches the container's terminal asynchronously (runc relays it).
+        await session.write_stdin(b'until [ "$(stty size)" = "10 41" ]; do sleep 0.01; done; exit 3\n')
+        assert session.stdout is not None
+        await session.stdout.read()
+        code = await session.wait()
+        await local.stop_container(container_id, 0)
+
+        assert local.ctx.oci.name == oci_runtime
+        assert code == 3
+        assert (await local.container_status(container_id)).exit_code == 137
+    finally:
+        await local.remove_all()
+
+
 async def test_stop_sends_the_stop_signal_and_waits_for_the_grace_period(runtime: LocalRuntime) -> None:
     script = "trap 'echo terminated; exit 7' TERM; while true; do sleep 0.05; done"
     _, container_id = await start(runtime, container("sh", "-c", script))

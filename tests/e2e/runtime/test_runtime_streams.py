@@ -51,7 +51,8 @@ async def test_exec_with_a_tty_can_be_resized(runtime: LocalRuntime) -> None:
 
     session = await runtime.exec(container_id, ["sh"], tty=True, stdin=True)
     await session.resize(width=91, height=17)
-    await session.write_stdin(b"tty; stty size; exit 6\n")
+    # With runc the new size reaches the container's terminal asynchronously.
+    await session.write_stdin(b'until [ "$(stty size)" = "17 91" ]; do sleep 0.01; done; tty; stty size; exit 6\n')
     assert session.stdout is not None and session.stderr is None
     out = await session.stdout.read()
     code = await session.wait()

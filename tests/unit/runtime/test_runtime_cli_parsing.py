@@ -9,7 +9,7 @@ import pytest
 from pilothouse.cli.containers import parse_memory
 from pilothouse.runtime.errors import ContainerRuntimeError, InvalidArgument
 from pilothouse.runtime.interface import Mount, PortMapping
-from pilothouse.runtime.standalone import security_context_for, parse_port, parse_volume
+from pilothouse.runtime.standalone import parse_port, parse_volume, security_context_for
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_bad_memory_quantities(text: str) -> None:
 def test_ports_default_to_loopback() -> None:
     assert parse_port("8080:80") == PortMapping(container_port=80, host_port=8080, host_ip="127.0.0.1")
     assert parse_port("127.0.0.2:81:80/tcp") == PortMapping(container_port=80, host_port=81, host_ip="127.0.0.2")
-    for bad in ("80", "a:b", "1:2/udp", "70000:80"):
+    for bad in ("80", "a:b", "1:2/udp", "70000:80", "0.0.0.0:80:80", "10.0.0.1:80:80"):
         with pytest.raises(InvalidArgument):
             parse_port(bad)
 

@@ -140,15 +140,17 @@ Frame = (
 def _dictionary() -> bytes:
     """The zlib dictionary of SPDY/3 header blocks (draft 3, section 2.6.10.1)."""
     words = (
-        "options head post put delete trace accept accept-charset accept-encoding "
-        "accept-language accept-ranges age allow authorization cache-control connection "
-        "content-base content-encoding content-language content-length content-location "
-        "content-md5 content-range content-type date etag expect expires from host if-match "
-        "if-modified-since if-none-match if-range if-unmodified-since last-modified location "
-        "max-forwards pragma proxy-authenticate proxy-authorization range referer retry-after "
-        "server te trailer transfer-encoding upgrade user-agent vary via warning "
-        "www-authenticate method get status"
-    ).split() + ["200 OK"] + "version HTTP/1.1 url public set-cookie keep-alive origin".split()
+        "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
+        "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
+        "cache-control", "connection", "content-base", "content-encoding", "content-language",
+        "content-length", "content-location", "content-md5", "content-range", "content-type",
+        "date", "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since",
+        "if-none-match", "if-range", "if-unmodified-since", "last-modified", "location",
+        "max-forwards", "pragma", "proxy-authenticate", "proxy-authorization", "range",
+        "referer", "retry-after", "server", "te", "trailer", "transfer-encoding", "upgrade",
+        "user-agent", "vary", "via", "warning", "www-authenticate", "method", "get", "status",
+        "200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie", "keep-alive", "origin",
+    )
     tail = (
         "100101201202205206300302303304305306307402405406407408409410411412413414415416417"
         "502504505203 Non-Authoritative Information204 No Content301 Moved Permanently"

@@ -16,7 +16,6 @@ memory one, so secrets never reach the disk.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, ClassVar
 
 from pilothouse.api.patch.gojson import quote
 from pilothouse.api.quantity import Quantity, QuantityError
+from pilothouse.kubelet.volumes.blocking import blocking
 from pilothouse.kubelet.volumes.errors import SourceError, describe, setup_failed
 from pilothouse.kubelet.volumes.host import VolumeHost
 from pilothouse.kubelet.volumes.layout import EMPTY_DIR
@@ -48,7 +48,7 @@ class EmptyDirPlugin:
         path = host.layout.volume_dir(pod["metadata"]["uid"], EMPTY_DIR, name)
         try:
             size_limit = _bytes(source.get("sizeLimit"))
-            prepared = await asyncio.to_thread(prepare_dir, host, pod, path, medium=medium,
+            prepared = await blocking(prepare_dir, host, pod, path, medium=medium,
                                                size_limit=size_limit)
         except (OSError, SourceError) as error:
             raise setup_failed(name, describe(error)) from None

@@ -15,8 +15,16 @@ Every failure carries the event ``reason`` and the ``message`` the kubelet recor
 
 from __future__ import annotations
 
+import aiohttp
+
+from pilothouse.api import errors
+
 FAILED_MOUNT = "FailedMount"
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+FAILED_UNMOUNT = "FailedUnmount"  # teardown: for logs, upstream records no event for it
+
+# What an API call may fail with: an error Status, or no answer at all.
+API_FAILURES = (errors.StatusError, aiohttp.ClientError, TimeoutError)
 
 
 class VolumeError(Exception):

@@ -7,13 +7,15 @@ idempotent: called again for a volume already in place it only brings the conten
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from pilothouse.api import errors
 from pilothouse.client import APIClient
-from pilothouse.kubelet.volumes.errors import SourceError
+from pilothouse.kubelet.volumes.errors import API_FAILURES, SourceError
 from pilothouse.kubelet.volumes.layout import PodLayout
 from pilothouse.kubelet.volumes.mounter import Mounter
 from pilothouse.kubelet.volumes.podvolumes import PodVolume
@@ -48,8 +50,20 @@ class VolumeHost:
                 return {"metadata": {"namespace": namespace, "name": name}}
             # The kubelet reads these through its own object cache, which words it so.
             raise SourceError(f'{singular} "{name}" not found') from None
-        except errors.StatusError as error:
-            raise SourceError(str(error)) from None
+        except API_FAILURES as error:
+            raise SourceError(str(error) or type(error).__name__) from None
+
+
+@functools.cache
+def machine_capacity() -> dict[str, str]:
+    """CPU and memory of this machine, for a kubelet that was not told its allocatable."""
+    memory_kib = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+                break
+    return {"cpu": str(os.cpu_count() or 1), "memory": f"{memory_kib}Ki"}
 
 
 class VolumePlugin(Protocol):

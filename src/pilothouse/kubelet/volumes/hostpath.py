@@ -16,12 +16,12 @@ Symbolic links are followed, and a path with a ``..`` element is refused outrigh
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pilothouse.kubelet.volumes.blocking import blocking
 from pilothouse.kubelet.volumes.errors import SourceError, describe, setup_failed
 from pilothouse.kubelet.volumes.host import VolumeHost
 from pilothouse.kubelet.volumes.layout import HOST_PATH
@@ -43,7 +43,7 @@ class HostPathPlugin:
         source = volume.get(self.source) or {}
         path = source.get("path") or ""
         try:
-            await asyncio.to_thread(check_host_path, path, source.get("type") or "")
+            await blocking(check_host_path, path, source.get("type") or "")
         except (OSError, SourceError) as error:
             raise setup_failed(volume["name"], describe(error)) from None
         return PodVolume(volume["name"], HOST_PATH, Path(path))

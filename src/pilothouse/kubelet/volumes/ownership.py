@@ -67,3 +67,16 @@ def _root_mismatch(directory: Path, fs_group: int, read_only: bool) -> bool:
         return True
     wanted = (_RO_MASK if read_only else _RW_MASK) | _EXEC_MASK
     return (info.st_mode & wanted) != wanted or not info.st_mode & stat.S_ISGID
+
+
+def fs_user_of(pod: dict[str, Any]) -> int | None:
+    """The user every init and app container runs as, when they all run as the same one."""
+    spec = pod.get("spec") or {}
+    pod_user = (spec.get("securityContext") or {}).get("runAsUser")
+    users = set()
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        user = (container.get("securityContext") or {}).get("runAsUser", pod_user)
+        if user is None:
+            return None
+        users.add(user)
+    return users.pop() if len(users) == 1 else None

@@ -15,8 +15,8 @@ class PodVolume:
     read_only: bool = False  # every mount of it is read-only (configMap, secret, ..., readOnly claims)
     managed: bool = False  # refresh() keeps its files in step with the API
     medium: str = ""  # emptyDir medium: "" (node disk) or "Memory" (tmpfs)
-    # emptyDir sizeLimit in bytes: the tmpfs size for "Memory"; on disk recorded only, as
-    # upstream enforces it by eviction rather than by the mount.
+    # Bytes: the size of the tmpfs of a memory-backed volume; for an emptyDir on disk its
+    # sizeLimit, recorded only (upstream enforces that by eviction, not by the mount).
     size_limit: int | None = None
 
 

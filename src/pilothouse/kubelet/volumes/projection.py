@@ -10,13 +10,15 @@ always mount these volumes read-only.
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import binascii
 import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pilothouse.kubelet.volumes.atomic_writer import AtomicWriter, FileProjection, PayloadError
+from pilothouse.kubelet.volumes.blocking import blocking
 from pilothouse.kubelet.volumes.emptydir import prepare_dir
 from pilothouse.kubelet.volumes.errors import SourceError, aggregate, describe, setup_failed
 from pilothouse.kubelet.volumes.host import VolumeHost
@@ -33,15 +35,17 @@ async def publish(host: VolumeHost, pod: Obj, volume: Obj, *, plugin: str, mediu
     name = volume["name"]
     path = host.layout.volume_dir(pod["metadata"]["uid"], plugin, name)
     try:
-        await asyncio.to_thread(_publish, host, pod, name, path, medium, payload)
+        size = await blocking(_publish, host, pod, name, path, medium, payload)
     except (OSError, SourceError, PayloadError) as error:
         raise setup_failed(name, describe(error)) from None
-    return PodVolume(name, plugin, path, read_only=True, managed=True, medium=medium)
+    return PodVolume(name, plugin, path, read_only=True, managed=True, medium=medium,
+                     size_limit=size)
 
 
 def _publish(host: VolumeHost, pod: Obj, name: str, path: Path, medium: str,
-             payload: Mapping[str, FileProjection]) -> None:
-    prepare_dir(host, pod, path, medium=medium)
+             payload: Mapping[str, FileProjection]) -> int | None:
+    """Publishes the payload; returns the size of the volume's tmpfs, if it has one."""
+    prepared = prepare_dir(host, pod, path, medium=medium)
     make_nested_mount_points(name, path, pod)
     fs_group = fs_group_of(pod)
 
@@ -50,14 +54,15 @@ def _publish(host: VolumeHost, pod: Obj, name: str, path: Path, medium: str,
         set_volume_ownership(path, fs_group, read_only=True)
 
     AtomicWriter(path).write(payload, set_perms if fs_group is not None else None)
+    return prepared.tmpfs_size
 
 
 def make_nested_mount_points(volume_name: str, base_dir: Path, pod: Obj) -> None:
     """Directories in ``base_dir`` for mounts nested below this volume's mount points."""
     problems = []
     spec = pod.get("spec") or {}
-    for container in [*spec.get("initContainers") or [], *spec.get("containers") or [],
-                      *spec.get("ephemeralContainers") or []]:
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or []),
+                      *(spec.get("ephemeralContainers") or [])]:
         mounts = container.get("volumeMounts") or []
         every = sorted(_clean(m.get("mountPath") or "") for m in mounts)
         own = [_clean(m.get("mountPath") or "") for m in mounts if m.get("name") == volume_name]
@@ -98,3 +103,10 @@ def file_mode(item: Obj, default_mode: int | None) -> int:
     if mode is not None:
         return int(mode)
     return DEFAULT_MODE if default_mode is None else int(default_mode)
+
+
+def decode_base64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise SourceError(f"illegal base64 data: {error}") from None

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pilothouse.api import errors
 from pilothouse.api.patch.gojson import quote
 from pilothouse.client import APIClient
-from pilothouse.kubelet.volumes.errors import SourceError
+from pilothouse.kubelet.volumes.errors import API_FAILURES, SourceError
 
 Obj = dict[str, Any]
 
@@ -52,7 +51,7 @@ class ServiceAccountTokens:
             return cached.token
         try:
             issued = await self._request(pod, namespace, account, audiences, seconds)
-        except errors.StatusError as error:
+        except API_FAILURES as error:
             if cached is None:
                 raise SourceError(f"failed to fetch token: {error}") from None
             if self._clock() >= cached.expires_at:

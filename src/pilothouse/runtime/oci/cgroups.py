@@ -105,12 +105,6 @@ class Cgroups:
         for directory in self.layout.dirs(path):
             (directory / "cgroup.procs").write_text(str(pid))
 
-    def processes(self, path: str) -> list[int]:
-        pids: set[int] = set()
-        for directory in self.layout.dirs(path):
-            pids.update(_read_pids(directory))
-        return sorted(pids)
-
     def apply(self, path: str, resources: LinuxContainerResources) -> None:
         if self.layout.is_v2:
             self._apply_v2(self.layout.dir("", path), resources)

@@ -174,8 +174,9 @@ class Containers:
         state = container_state(record)
         if state != ContainerState.CREATED:
             raise FailedPrecondition(f"container {container_id} is {state.name.lower()}, not created")
+        started_at = now_ns()  # before: a quick process can end before crun start returns
         await self.ctx.oci.start(container_id)
-        record.started_at = now_ns()
+        record.started_at = started_at
         self.ctx.state.save_container(record)
 
     async def stop(self, container_id: str, timeout: int) -> None:  # noqa: ASYNC109 (the CRI's grace period)

@@ -33,7 +33,8 @@ def record_exit(record: ContainerRecord, files: BundleFiles, *, oom_kills: Calla
         record.message = "the container's monitor exited without recording how the container ended"
         return True
     record.exit_code = int(text) if text.lstrip("-").isdigit() else UNKNOWN_EXIT_CODE
-    record.finished_at = finished_at
+    # File times come from a coarse clock (one tick late at most): never before the start.
+    record.finished_at = max(finished_at, record.started_at)
     if files.oom_file.exists() or oom_kills() > 0:
         record.reason = "OOMKilled"
     else:

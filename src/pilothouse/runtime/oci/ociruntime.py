@@ -88,11 +88,20 @@ class OCIRuntime:
             await self._run("update", *args, container_id)
 
     def exec_argv(
-        self, container_id: str, *, process_file: Path, pid_file: Path, console_socket: Path | None = None
+        self,
+        container_id: str,
+        *,
+        process_file: Path,
+        pid_file: Path,
+        tty: bool = False,
+        console_socket: Path | None = None,
     ) -> list[str]:
-        """``exec`` of the process described in ``process_file`` (with a TTY: ``console_socket``)."""
+        """``exec`` of the process described in ``process_file``; with a TTY, its master goes
+        to ``console_socket`` if given (crun), else the runtime relays it to its own stdio."""
         argv = [str(self.binary), *self.global_args(), "exec", "--process", str(process_file)]
         argv += ["--pid-file", str(pid_file)]
+        if tty:
+            argv.append("--tty")
         if console_socket is not None:
             argv += ["--console-socket", str(console_socket)]
         return [*argv, container_id]
@@ -120,9 +129,15 @@ class OCIRuntime:
 def select_runtime(preferred: str | None, *, root: Path, hybrid_v2: Path | None) -> OCIRuntime:
     """crun, else runc (or the one asked for); crun on hybrid cgroups gets the wrapper.
 
-    Its state lives in ``root/<name>``, the wrapper in ``root/bin``.
+    A root keeps the runtime it was first used with (``root/oci-runtime``): its containers
+    are known only to that one. Its state lives in ``root/<name>``, the wrapper in ``root/bin``.
     """
-    names = [preferred] if preferred else list(SUPPORTED)
+    chosen_file = root / "oci-runtime"
+    chosen = chosen_file.read_text().strip() if chosen_file.exists() else ""
+    if chosen and preferred and preferred != chosen:
+        raise OCIRuntimeError(f"{root} holds containers of {chosen}; it cannot be used with {preferred}")
+    wanted = chosen or preferred
+    names = [wanted] if wanted else list(SUPPORTED)
     for name in names:
         if name not in SUPPORTED:
             raise OCIRuntimeError(f"unsupported OCI runtime {name!r}: choose crun or runc")
@@ -132,6 +147,8 @@ def select_runtime(preferred: str | None, *, root: Path, hybrid_v2: Path | None)
         binary = Path(found)
         state_root = root / name
         state_root.mkdir(parents=True, exist_ok=True)
+        if not chosen:
+            chosen_file.write_text(name)
         create_path = binary
         if name == "crun" and hybrid_v2 is not None:
             create_path = write_hybrid_wrapper(root / "bin" / "crun-hybrid", binary, hybrid_v2)

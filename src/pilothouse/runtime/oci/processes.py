@@ -43,14 +43,21 @@ class ProcessRef:
             if not self.alive():
                 return
             loop = asyncio.get_running_loop()
-            exited = loop.create_future()
-            loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+            exited: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(pidfd, resolve, exited)
             try:
                 await exited
             finally:
                 loop.remove_reader(pidfd)
         finally:
             os.close(pidfd)
+
+
+def resolve(future: asyncio.Future[None]) -> None:
+    """Resolves ``future`` unless it already is: a file descriptor can be ready again before
+    its callback is removed."""
+    if not future.done():
+        future.set_result(None)
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -215,6 +215,7 @@ class LocalRuntime(RuntimeService):
             stdout=stdout,
             stderr=stderr and not tty,
             files=self._exec_files(container_id, cmd, tty=tty, size=terminal_size),
+            size=terminal_size,
         )
 
     async def attach(

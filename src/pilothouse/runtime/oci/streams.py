@@ -1,8 +1,11 @@
 """exec and attach sessions: the streams the kubelet bridges to its clients.
 
 - exec runs ``crun exec`` (or runc's) as our child. Without a TTY its pipes are the
-  session's streams; with one, the OCI runtime hands us the pseudo-terminal's master
-  through a console socket, and resizes go to it directly. The exec'd process's pid (from
+  session's streams; with one, crun hands us the pseudo-terminal's master through a console
+  socket and resizes go to it directly. runc allows a console socket only when it detaches
+  (and then its exit code is lost), so with runc the exec gets a pseudo-terminal of ours as
+  stdio, runc relays it to the container's, and a resize is our terminal's size plus a
+  SIGWINCH that runc passes on. The exec'd process's pid (from
   ``--pid-file``) is what gets killed on timeout or close: killing crun would leave it running.
 - attach connects to the monitor's attach socket (SOCK_SEQPACKET, each packet tagged 2 for
   stdout or 3 for stderr; what we send is the container's stdin; shutting down our write side
@@ -33,11 +36,12 @@ from ..errors import ExecTimeout, OCIRuntimeError
 from ..interface import ExecSyncResponse, StreamingSession
 from .conmon import RESIZE_MESSAGE, BundleFiles, send_control
 from .ociruntime import OCIRuntime, start_error
-from .processes import ProcessRef
+from .processes import ProcessRef, resolve
 
 EXEC_OUTPUT_LIMIT = 16 << 20  # the CRI caps exec_sync output at 16 MiB per stream
 READ_SIZE = 65536
 STDIN_CHUNK = 8192  # the monitor reads stdin packets of up to 8 KiB
+CONSOLE_TIMEOUT = 30.0  # seconds for the OCI runtime to send the terminal it made
 STDERR_TAG = 3  # conmon tags each attach packet with its pipe: 2 for stdout, 3 for stderr
 
 
@@ -111,9 +115,11 @@ async def start_exec(
     stdout: bool,
     stderr: bool,
     files: ExecFiles,
+    size: tuple[int, int] | None = None,
 ) -> StreamingSession:
+    """An exec session; ``size`` is the TTY's (width, height) from the start, if known."""
     if tty:
-        return await _start_tty_exec(runtime, container_id, stdin=stdin, files=files)
+        return await _start_tty_exec(runtime, container_id, stdin=stdin, files=files, size=size)
     pipe, null = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
     process = await asyncio.create_subprocess_exec(
         *runtime.exec_argv(container_id, process_file=files.process, pid_file=files.pid),
@@ -155,13 +161,22 @@ class PipeExecSession(StreamingSession):
 
 
 class TtyExecSession(StreamingSession):
-    def __init__(self, process: asyncio.subprocess.Process, master: int, files: ExecFiles, *, stdin: bool):
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        master: int,
+        files: ExecFiles,
+        *,
+        stdin: bool,
+        relayed: bool = False,
+    ):
         self.master = master
         output = _PtyReader(master)
         super().__init__(tty=True, stdin=stdin, stdout=output.reader, stderr=None)
         self.output = output
         self.process = process
         self.files = files
+        self.relayed = relayed  # the runtime relays our terminal to the container's
 
     async def write_stdin(self, data: bytes) -> None:
         await _write_all(self.master, data)
@@ -171,7 +186,9 @@ class TtyExecSession(StreamingSession):
             await _write_all(self.master, b"\x04")  # end of file, as a terminal types it
 
     async def resize(self, width: int, height: int) -> None:
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        _set_size(self.master, width, height)
+        if self.relayed and self.process.returncode is None:
+            self.process.send_signal(signal.SIGWINCH)
 
     async def wait(self) -> int | None:
         code = await self.process.wait()
@@ -188,8 +205,10 @@ class TtyExecSession(StreamingSession):
 
 
 async def _start_tty_exec(
-    runtime: OCIRuntime, container_id: str, *, stdin: bool, files: ExecFiles
+    runtime: OCIRuntime, container_id: str, *, stdin: bool, files: ExecFiles, size: tuple[int, int] | None
 ) -> StreamingSession:
+    if runtime.name == "runc":
+        return await _start_relayed_tty_exec(runtime, container_id, stdin=stdin, files=files, size=size)
     with tempfile.TemporaryDirectory(prefix="pilothouse-") as scratch:
         path = Path(scratch) / "console.sock"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -197,7 +216,9 @@ async def _start_tty_exec(
         listener.listen(1)
         listener.setblocking(False)
         process = await asyncio.create_subprocess_exec(
-            *runtime.exec_argv(container_id, process_file=files.process, pid_file=files.pid, console_socket=path),
+            *runtime.exec_argv(
+                container_id, process_file=files.process, pid_file=files.pid, tty=True, console_socket=path
+            ),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
@@ -208,6 +229,29 @@ async def _start_tty_exec(
             listener.close()
     os.set_blocking(master, False)
     return TtyExecSession(process, master, files, stdin=stdin)
+
+
+async def _start_relayed_tty_exec(
+    runtime: OCIRuntime, container_id: str, *, stdin: bool, files: ExecFiles, size: tuple[int, int] | None
+) -> StreamingSession:
+    master, slave = os.openpty()
+    if size is not None:  # runc gives the container our terminal's size
+        _set_size(master, *size)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *runtime.exec_argv(container_id, process_file=files.process, pid_file=files.pid, tty=True),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    os.set_blocking(master, False)
+    return TtyExecSession(process, master, files, stdin=stdin, relayed=True)
 
 
 async def _receive_console(listener: socket.socket, process: asyncio.subprocess.Process) -> int:
@@ -223,6 +267,7 @@ async def _receive_console(listener: socket.socket, process: asyncio.subprocess.
     exited.cancel()
     connection, _ = accept.result()
     with connection:
+        connection.settimeout(CONSOLE_TIMEOUT)  # accepted non-blocking; the fd may follow
         fds = array.array("i")
         _, ancillary, _, _ = await loop.run_in_executor(
             None, lambda: connection.recvmsg(1024, socket.CMSG_SPACE(fds.itemsize))
@@ -312,7 +357,7 @@ async def attach(
     directory = os.open(files.directory, os.O_PATH | os.O_CLOEXEC)
     try:
         # The path can be longer than a socket address allows; /proc/self/fd/N is short.
-        await asyncio.get_running_loop().sock_connect(sock, f"/proc/self/fd/{directory}/attach")
+        await asyncio.get_running_loop().sock_connect(sock, f"/proc/self/fd/{directory}/{files.attach_socket.name}")
     except OSError:
         sock.close()
         raise
@@ -354,6 +399,10 @@ class _PtyReader:
         self.closed.set()
 
 
+def _set_size(terminal: int, width: int, height: int) -> None:
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
 async def _write_all(fd: int, data: bytes) -> None:
     while data:
         try:
@@ -364,8 +413,8 @@ async def _write_all(fd: int, data: bytes) -> None:
 
 async def _writable(fd: int) -> None:
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_writer(fd, resolve, ready)
     try:
         await ready
     finally:
