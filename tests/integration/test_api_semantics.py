@@ -396,3 +396,14 @@ def orjson_loads(line: bytes):  # type: ignore[no-untyped-def]
     import orjson
 
     return orjson.loads(line)
+
+
+async def test_concurrent_patches_all_apply(client: APIClient, namespace: str) -> None:
+    """Patches carry no resourceVersion: one that loses a race is retried, not refused."""
+    await client["configmaps"].create(configmap("race"), namespace=namespace)
+    await asyncio.gather(*(
+        client["configmaps"].patch("race", {"data": {f"k{i}": "v"}}, namespace=namespace)
+        for i in range(20)
+    ))
+    final = await client["configmaps"].get("race", namespace=namespace)
+    assert set(final["data"]) == {f"k{i}" for i in range(20)}

@@ -106,7 +106,8 @@ class NodeBootstrap:
         client = self._sign(node.client_csr, node.name, server_names=())
         serving = self._sign(
             node.serving_csr, node.name,
-            server_names=(node.name, *node.addresses, "localhost", "127.0.0.1"),
+            server_names=tuple(dict.fromkeys((node.name, *node.addresses, "localhost",
+                                              "127.0.0.1"))),
         )
         log.info("node %s joined with bootstrap token %s (addresses %s)",
                  node.name, token_id, ", ".join(node.addresses) or "none")

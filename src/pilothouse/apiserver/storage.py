@@ -259,7 +259,10 @@ class ObjectStorage:
                     key, encode(new), expected_revision=current.mod_revision
                 )
             except kv.RevisionMismatch:
-                if precondition or pinned:
+                # Lost a race. The object the transform saw carries the version it was read
+                # at, so only a version the client asked for (``precondition``) is a
+                # conflict; otherwise read again and re-apply the change.
+                if precondition:
                     raise errors.Conflict.modified(resource.plural, name, resource.group) from None
                 continue
             except kv.KeyNotFound:

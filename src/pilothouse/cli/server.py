@@ -105,7 +105,8 @@ def server(
         write_kubeconfig=write_kubeconfig,
         extra_sans=list(tls_san),
     )
-    asyncio.run(serve(ControlPlane(config, agent=agent), on_started=lambda: _print_started(config)))
+    control_plane = ControlPlane(config, agent=agent)
+    asyncio.run(serve(control_plane, on_started=lambda: _print_started(config)))
 
 
 def _print_started(config) -> None:  # type: ignore[no-untyped-def]

@@ -173,7 +173,6 @@ class Agent:
         self.network: NodeNetworkManager | None = None
         self.reporter: NodeStatusReporter | None = None
         self.pods: Stoppable | None = None
-        self.pods_started = asyncio.Event()
         self._machine: machine.MachineInfo | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -254,7 +253,6 @@ class Agent:
             images=self.node_runtime.images, credentials=credentials, node_ip=self.node_ip,
             node_allocatable=self._allocatable,
         ))
-        self.pods_started.set()
         log.info("node %s runs pods", self.config.node_name)
 
     def _allocatable(self) -> Mapping[str, str]:

@@ -123,8 +123,8 @@ def _omit_duplicates(values: list[str]) -> list[str]:
 
 def _merge_options(existing: list[str], pod_options: list[Obj]) -> list[str]:
     merged: dict[str, str] = {}
-    for option in existing:
-        name, _, value = option.partition(":")
+    for text in existing:
+        name, _, value = text.partition(":")
         merged[name] = value
     for option in pod_options:
         merged[option.get("name", "")] = option.get("value") or ""

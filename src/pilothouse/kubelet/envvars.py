@@ -169,9 +169,9 @@ def field_value(pod: Obj, path: str, pod_ips: tuple[str, ...], host_ips: tuple[s
         return str(spec.get("terminationGracePeriodSeconds", podutil.DEFAULT_GRACE_SECONDS))
     base, key = _subscript(path)
     if base == "metadata.labels":
-        return podutil.labels(pod).get(key, "") if key is not None else format_map(podutil.labels(pod))
+        return podutil.labels_of(pod).get(key, "") if key is not None else format_map(podutil.labels_of(pod))
     if base == "metadata.annotations":
-        annotations = podutil.annotations(pod)
+        annotations = podutil.annotations_of(pod)
         return annotations.get(key, "") if key is not None else format_map(annotations)
     raise ConfigError(f"unsupported fieldPath: {path}")
 

@@ -97,7 +97,8 @@ class ImagePuller:
 
     async def _pull_with(self, image: str, credentials: list[AuthConfig]) -> str:
         failures: list[Exception] = []
-        for auth in credentials or [None]:
+        attempts: list[AuthConfig | None] = list(credentials) or [None]
+        for auth in attempts:
             try:
                 return await self.images.pull_image(ImageSpec(image=image), auth)
             except Exception as error:  # noqa: BLE001 - try the next credentials

@@ -99,7 +99,7 @@ class Kubelet:
         await self.pleg.relist()
         await self._wait(self.cluster.wait_synced(), "services")
         self._static = await asyncio.to_thread(read_manifests, self.config.manifests_dir, self.node_name)
-        self.pods.add_handlers(Handlers(on_add=self._on_pod, on_update=lambda _, new: self._on_pod(new),
+        self.pods.add_handlers(Handlers(on_add=self._on_pod, on_update=self._on_pod_updated,
                                         on_delete=self._on_pod_deleted))
         self._spawn(self.pods.run(), "pods informer")
         await self._wait(self.pods.wait_synced(), "pods")
@@ -193,6 +193,16 @@ class Kubelet:
             return
         self.workers.update(pod)
 
+    def _on_pod_updated(self, old: Obj, new: Obj) -> None:
+        """Most updates are our own status writes: they only refresh the worker's copy.
+        Changes of the spec or metadata (deletion, labels for the downward API...) and of
+        the conditions a readiness gate waits for sync the pod."""
+        assert self.workers is not None
+        if podutil.is_mirror(new) or _differs_for_sync(old, new):
+            self._on_pod(new)
+        else:
+            self.workers.refresh(new)
+
     def _on_pod_deleted(self, pod: Obj) -> None:
         assert self.workers is not None
         if podutil.is_mirror(pod):
@@ -268,6 +278,16 @@ class Kubelet:
                     log.warning("volumes of removed pod %s not released yet: %s", uid, error)
         self.container_backoff.gc()
         self.image_backoff.gc()
+
+
+def _differs_for_sync(old: Obj, new: Obj) -> bool:
+    ignored = ("resourceVersion", "managedFields")
+    old_meta = {k: v for k, v in podutil.meta(old).items() if k not in ignored}
+    new_meta = {k: v for k, v in podutil.meta(new).items() if k not in ignored}
+    if old_meta != new_meta or old.get("spec") != new.get("spec"):
+        return True
+    gates = podutil.spec(new).get("readinessGates")
+    return bool(gates) and (old.get("status") or {}).get("conditions") != (new.get("status") or {}).get("conditions")
 
 
 def _orphan(uid: str, name: str, namespace: str) -> Obj:

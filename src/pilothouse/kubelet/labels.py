@@ -45,7 +45,7 @@ def pod_labels(pod: dict[str, Any]) -> dict[str, str]:
 
 def sandbox_labels(pod: dict[str, Any]) -> dict[str, str]:
     """The pod's own labels, then the identifying ones (which win)."""
-    return {**podutil.labels(pod), **pod_labels(pod)}
+    return {**podutil.labels_of(pod), **pod_labels(pod)}
 
 
 def container_labels(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:

@@ -49,8 +49,8 @@ class HookRunner:
         if response.exit_code == 0:
             return None
         output = (response.stdout + response.stderr).decode(errors="replace")
-        error = f"command '{' '.join(command)}' exited with {response.exit_code}: {response.stderr.decode(errors='replace')}"
-        return f"Exec lifecycle hook ({shown}) {where} failed - error: {error}, message: {_go_quote(output)}"
+        cause = f"command '{' '.join(command)}' exited with {response.exit_code}: {response.stderr.decode(errors='replace')}"
+        return f"Exec lifecycle hook ({shown}) {where} failed - error: {cause}, message: {_go_quote(output)}"
 
     async def _http(self, action: Obj, container: Obj, pod_ip: str, where: str) -> str | None:
         path = action.get("path") or ""

@@ -281,16 +281,20 @@ class NodeStatusReporter:
 
     async def _register(self) -> Obj:
         facts = await self.facts()
-        status = build_status(self.config, facts, previous={}, now=self._now())
+        architecture = facts.machine.architecture
         try:
-            self.node = await self.nodes.create(
-                new_node(self.config, architecture=facts.machine.architecture, status=status)
-            )
+            self.node = await self.nodes.create(new_node(
+                self.config, architecture=architecture,
+                status=build_status(self.config, facts, previous={}, now=self._now()),
+            ))
             log.info("registered node %s", self.config.node_name)
         except errors.AlreadyExists:
             existing = await self.nodes.get(self.config.node_name)
-            self.node = await self._reconcile_labels(existing, facts.machine.architecture)
-            await self._write_status(status)
+            self.node = await self._reconcile_labels(existing, architecture)
+            previous = self.node.get("status") or {}
+            await self._write_status(
+                build_status(self.config, facts, previous=previous, now=self._now())
+            )
         self._last_report = self.clock()
         return self.node
 

@@ -107,6 +107,8 @@ class PodSyncer:
 
     async def sync_pod(self, pod: Obj) -> SyncOutcome:
         runtime = await self._read(pod)
+        # Probe workers first: an adopted container keeps the readiness the API showed.
+        self.probes.update(pod, runtime, runtime.ips[0] if runtime.ips else "")
         status = self._report(pod, runtime)
         if podutil.is_terminal_phase(status["phase"]):
             return SyncOutcome(terminal=True)
@@ -119,8 +121,8 @@ class PodSyncer:
         retry = await self._apply(pod, runtime, actions, volumes)
         if _acts(actions):
             runtime = await self._read(pod)
+            self.probes.update(pod, runtime, runtime.ips[0] if runtime.ips else "")
             self._report(pod, runtime)
-        self.probes.update(pod, runtime, runtime.ips[0] if runtime.ips else "")
         await self.gc.prune(runtime)
         return SyncOutcome(retry_after=retry)
 

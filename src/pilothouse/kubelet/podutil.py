@@ -38,11 +38,11 @@ def namespace(pod: Obj) -> str:
     return meta(pod).get("namespace") or "default"
 
 
-def annotations(pod: Obj) -> dict[str, str]:
+def annotations_of(pod: Obj) -> dict[str, str]:
     return meta(pod).get("annotations") or {}
 
 
-def labels(pod: Obj) -> dict[str, str]:
+def labels_of(pod: Obj) -> dict[str, str]:
     return meta(pod).get("labels") or {}
 
 
@@ -115,11 +115,11 @@ def is_deleted(pod: Obj) -> bool:
 
 
 def is_mirror(pod: Obj) -> bool:
-    return MIRROR_ANNOTATION in annotations(pod)
+    return MIRROR_ANNOTATION in annotations_of(pod)
 
 
 def is_static(pod: Obj) -> bool:
-    source = annotations(pod).get(CONFIG_SOURCE_ANNOTATION, "")
+    source = annotations_of(pod).get(CONFIG_SOURCE_ANNOTATION, "")
     return bool(source) and source != "api"
 
 

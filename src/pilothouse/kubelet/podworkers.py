@@ -87,6 +87,12 @@ class PodWorkers:
             worker.termination_requested = True
         worker.wake.set()
 
+    def refresh(self, pod: Obj) -> None:
+        """Keeps a newer copy of ``pod`` (its status changed) without syncing it."""
+        worker = self._workers.get(podutil.uid(pod))
+        if worker is not None:
+            worker.pod = _with_shortest_grace(worker.pod, pod)
+
     def wake(self, uid: str) -> None:
         """Sync the pod now (its containers changed, a probe result changed)."""
         worker = self._workers.get(uid)

@@ -53,7 +53,7 @@ def sandbox_config(pod: Obj, attempt: int, settings: SandboxSettings) -> tuple[P
         dns_config=dns.config,
         port_mappings=port_mappings(pod),
         labels=labels.sandbox_labels(pod),
-        annotations=dict(podutil.annotations(pod)),
+        annotations=dict(podutil.annotations_of(pod)),
         linux=LinuxPodSandboxConfig(
             cgroup_parent=resources.cgroup_parent(pod),
             security_context=security.sandbox_security(pod),

@@ -94,9 +94,9 @@ class MirrorPods:
 
     async def ensure(self, static: Obj, mirror: Obj | None) -> None:
         """Makes the mirror pod of ``static`` exist and match it."""
-        config_hash = podutil.annotations(static).get(podutil.CONFIG_HASH_ANNOTATION, "")
+        config_hash = podutil.annotations_of(static).get(podutil.CONFIG_HASH_ANNOTATION, "")
         if mirror is not None:
-            if podutil.annotations(mirror).get(podutil.MIRROR_ANNOTATION) == config_hash and not podutil.is_deleted(mirror):
+            if podutil.annotations_of(mirror).get(podutil.MIRROR_ANNOTATION) == config_hash and not podutil.is_deleted(mirror):
                 return
             await self.delete(mirror)
         body = copy.deepcopy(static)

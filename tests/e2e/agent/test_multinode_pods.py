@@ -8,6 +8,7 @@ Needs the kubelet (issue 4, part 2); skipped while it is not importable."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import urllib.request
@@ -99,10 +100,12 @@ async def test_a_pod_on_a_joined_node_is_reached_from_the_first_node(
     assert status["hostIP"] == str(second.host.address)
 
     # From the first node itself: the machine routes the second node's pods through it.
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
     def fetch() -> str | None:
         try:
-            with urllib.request.urlopen(f"http://{web_ip}:{WEB_PORT}/hostname", timeout=2) as r:
-                return r.read().decode().strip()
+            with direct.open(f"http://{web_ip}:{WEB_PORT}/hostname", timeout=2) as response:
+                return response.read().decode().strip()
         except OSError:
             return None
 
@@ -115,3 +118,8 @@ async def test_a_pod_on_a_joined_node_is_reached_from_the_first_node(
     await eventually(lambda: pod_status(server, "client").get("phase") == "Succeeded",
                      timeout=120, what="the client pod Succeeded",
                      logs=lambda: f"{pod_status(server, 'client')}\n{server.process.log()}")
+
+    # The agent is not the parent of its containers: stopped, it leaves its pods running.
+    assert second.agent is not None
+    second.agent.stop()
+    assert await asyncio.to_thread(fetch) == "web"

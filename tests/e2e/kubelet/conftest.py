@@ -195,9 +195,13 @@ async def _tear_down(node: Node, node_network: NodeNetwork, pods: PodNetwork) ->
     except Exception:  # noqa: BLE001 - the server may be gone already
         pass
     data = node.config.data_dir
-    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    leftover_mounts = [m for m in mounts if m.startswith(str(data))]
+    leftover_mounts = await asyncio.to_thread(_mounts_under, data)
     cgroup_left = Cgroups(detect()).exists(node.config.pods_cgroup_parent)
     await asyncio.to_thread(shutil.rmtree, data, True)
     assert leftover_mounts == []
     assert not cgroup_left
+
+
+def _mounts_under(directory: Path) -> list[str]:
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return [m for m in mounts if m.startswith(str(directory))]

@@ -1,8 +1,8 @@
 """Fixtures of the streaming tests: a real API server, and a node made of the real runtime and
 the kubelet's HTTPS server (no kubelet: the tests make pods the way it would).
 
-Everything is removed after the module, also when a test failed: containers, sandboxes,
-their cgroups and mounts, the server process and its data.
+Everything they start is removed after the module, also when a test failed: containers,
+sandboxes, their cgroups and mounts (checked), kubectl processes, the server process.
 """
 
 from __future__ import annotations

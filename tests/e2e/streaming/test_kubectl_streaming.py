@@ -187,6 +187,23 @@ def test_port_forward(server: ServerProcess, node: StreamingNode, kubectl_versio
     assert large == b"x" * 300_000
 
 
+def test_port_forward_ends_a_connection_the_pod_closes(server: ServerProcess, node: StreamingNode, kubectl_version: str) -> None:
+    name = _name("greeter", kubectl_version)
+    script = "printf '#!/bin/sh\\necho hello\\n' > /tmp/greet; chmod +x /tmp/greet; exec nc -ll -p 8080 -e /tmp/greet"
+    with running_pod(node, name, [PodContainer("greeter", ["sh", "-c", script])]):
+        local = free_port()
+        forwarder = kubectl_process(server, kubectl_version, "port-forward", f"pod/{name}", f"{local}:8080")
+        try:
+            assert forwarder.stdout is not None
+            forwarder.stdout.readline()
+            greetings = [_read_to_end(local) for _ in range(2)]
+        finally:
+            forwarder.terminate()
+            forwarder.wait()
+
+    assert greetings == [b"hello\n", b"hello\n"]
+
+
 def test_port_forward_to_a_closed_port_reports_the_error(server: ServerProcess, node: StreamingNode, kubectl_version: str) -> None:
     name = _name("closed", kubectl_version)
     with running_pod(node, name, [PodContainer("app", SLEEP)]):
@@ -205,6 +222,16 @@ def test_port_forward_to_a_closed_port_reports_the_error(server: ServerProcess, 
 
     assert "error forwarding port 9999 to pod" in errors
     assert "connect: connection refused" in errors
+
+
+def _read_to_end(port: int) -> bytes:
+    """What the forwarded port sends until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.settimeout(30)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
 
 
 def _echo(port: int, data: bytes) -> bytes:

@@ -7,7 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from kubelet_builders import CREATED, EXITED, RUNNING, UNKNOWN, container, pod, rc, runtime_status, sandbox, sidecar
+from kubelet_builders import (
+    CREATED,
+    EXITED,
+    UNKNOWN,
+    container,
+    pod,
+    rc,
+    runtime_status,
+    sandbox,
+    sidecar,
+)
 
 from pilothouse.kubelet.actions import (
     KillReason,

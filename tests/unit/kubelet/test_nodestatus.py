@@ -232,13 +232,19 @@ async def test_registering_an_existing_node_keeps_its_labels_and_refreshes_defau
     tmp_path: Path,
 ) -> None:
     api, clock = FakeAPI(), Clock()
+    earlier = build_status(config(tmp_path), facts(), previous={}, now="2023-06-01T00:00:00Z")
     await api["nodes"].create({"metadata": {"name": "node-1", "labels": {
-        "kubernetes.io/hostname": "node-1", "team": "x"}}, "spec": {"podCIDR": "10.244.3.0/24"}})
+        "kubernetes.io/hostname": "node-1", "team": "x"}}, "spec": {"podCIDR": "10.244.3.0/24"},
+        "status": earlier})
     node = await reporter(tmp_path, api, clock, {"facts": facts()}).register()
     labels = node["metadata"]["labels"]
     assert labels["team"] == "x" and labels["kubernetes.io/os"] == "linux"
     assert node["spec"]["podCIDR"] == "10.244.3.0/24"
     assert node["status"]["nodeInfo"]["kubeletVersion"] == KUBELET_VERSION
+    # A restarted agent: still Ready since then, heartbeat now.
+    ready = node["status"]["conditions"][3]
+    assert ready["lastTransitionTime"] == "2023-06-01T00:00:00Z"
+    assert ready["lastHeartbeatTime"] == "2024-01-01T00:00:00Z"
     assert api.writes() == [("create", "nodes", "node-1"), ("create", "nodes", "node-1"),
                             ("update", "nodes", "node-1"), ("update/status", "nodes", "node-1")]
 

@@ -30,6 +30,8 @@ STATUS_POLL_INTERVAL = 1.0  # how often a followed container is checked for havi
 
 @dataclass(frozen=True)
 class LogRequest:
+    """What a log request asks for: which instance of the container, and how to read it."""
+
     previous: bool
     options: LogOptions
 

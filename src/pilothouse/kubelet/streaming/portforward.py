@@ -3,10 +3,12 @@
 Over SPDY (``portforward.k8s.io``, kubectl), the client opens two streams per connection it
 forwards, both with headers ``port`` and ``requestID``: an error stream (``streamType:
 error``), which the client closes at once, and a data stream (``streamType: data``). Once
-both arrived the pair is connected to the port: bytes are copied both ways, a FIN from the
-client half-closes the connection to the port, the port's end of file becomes a FIN to the
-client; the error stream gets the failure message, if any, and a FIN. Streams whose
-partner does not come within 30 s get "timed out waiting for streams" on their error stream.
+both arrived the pair is connected to the port and bytes are copied both ways: a FIN from the
+client half-closes the connection to the port; the port's end of file becomes FINs on the
+data and error streams (kubectl closes its local connection on the error stream's end). Once
+one direction has ended the other gets one more second (containerd's rule, after socat).
+A failure to connect is written on the error stream before its FIN. A stream whose partner does not come within 30 s gets "timed out
+waiting for streams" on its error stream.
 
 Over the WebSocket channel protocol (the Python client) the ports come with the request
 (``?port=80&port=8080``), one connection per port, as the kubelet's ``handleWebSocketStreams``
@@ -33,8 +35,9 @@ from .spdysession import SpdySession, SpdyStream, StreamClosed
 log = logging.getLogger(__name__)
 
 PROTOCOL = "portforward.k8s.io"
-READ_SIZE = 32 * 1024
+READ_SIZE = 128 * 1024
 STREAM_CREATION_TIMEOUT = 30.0
+LINGER = 1.0  # seconds one direction of a forwarded connection outlives the other
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 Connect = Callable[[int], Awaitable[Connection]]
@@ -167,7 +170,7 @@ class SpdyPortForwarder:
             await _quietly(pair.data.close())
             return
         try:
-            await _copy_spdy(pair.data, reader, writer)
+            await _copy_spdy(pair.data, pair.error, reader, writer)
         finally:
             writer.close()
             await _quietly(pair.error.close())
@@ -179,26 +182,46 @@ class SpdyPortForwarder:
         return task
 
 
-async def _copy_spdy(stream: SpdyStream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Both directions until the port's side ends and the client finished or reset."""
+async def _copy_spdy(
+    data: SpdyStream, error: SpdyStream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Both directions, until one has ended and the other has ended too or LINGERed."""
 
     async def to_port() -> None:
         try:
-            while data := await stream.read():
-                writer.write(data)
+            while chunk := await data.read():
+                writer.write(chunk)
                 await writer.drain()
             if writer.can_write_eof():
                 writer.write_eof()
         except ConnectionError:
-            stream.discard_input()
+            data.discard_input()
 
     async def to_client() -> None:
         with contextlib.suppress(ConnectionError, StreamClosed):
-            while data := await reader.read(READ_SIZE):
-                await stream.write(data)
-            await stream.close()
+            while chunk := await reader.read(READ_SIZE):
+                await data.write(chunk)
+        # The port closed: tell the client at once. Newer kubectl resets the data stream on the
+        # FIN (ending to_port); older ones wait for the error stream's end, then close.
+        await _quietly(data.close())
+        await _quietly(error.close())
 
-    await asyncio.gather(to_port(), to_client())
+    await _linger(to_port(), to_client())
+    await _quietly(data.close())
+
+
+async def _linger(*directions: Awaitable[None]) -> None:
+    """Runs the copies until one ends, then gives the others LINGER seconds to end too (as
+    containerd's port forwarding does, after socat)."""
+    tasks = {asyncio.ensure_future(direction) for direction in directions}
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if pending:
+            await asyncio.wait(pending, timeout=LINGER)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _report(stream: SpdyStream | None, message: str) -> None:
@@ -270,11 +293,7 @@ class WebSocketPortForwarder:
                 while data := await reader.read(READ_SIZE):
                     await self.socket.send(2 * index, data)
 
-        sending = asyncio.ensure_future(to_port())
         try:
-            await to_client()
+            await _linger(to_port(), to_client())
         finally:
-            sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
             writer.close()

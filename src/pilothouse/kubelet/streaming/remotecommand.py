@@ -32,7 +32,7 @@ from .spdysession import SpdySession, SpdyStream, StreamClosed
 
 Status = dict[str, Any]
 
-READ_SIZE = 32 * 1024
+READ_SIZE = 128 * 1024
 STREAM_CREATION_TIMEOUT = 30.0  # the kubelet's default (--streaming-connection... creation)
 PROTOCOLS = (channels.V5_PROTOCOL, channels.V4_PROTOCOL)  # served over WebSocket and SPDY
 

@@ -47,7 +47,7 @@ from .spdy import (
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_DATA = 32 * 1024
+MAX_FRAME_DATA = 128 * 1024
 
 
 class ByteSink(Protocol):

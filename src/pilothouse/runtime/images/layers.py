@@ -22,10 +22,8 @@ from typing import BinaryIO
 
 import orjson
 
-from .compression import uncompressed
 from .digests import check_digest, digest_hex
 from .errors import DigestMismatch
-from .unpack import apply_layer
 
 TEMP_PREFIX = ".tmp-"
 
@@ -60,6 +58,9 @@ class LayerStore:
             check_digest(expected_diff_id)
             if self.has(expected_diff_id):
                 return self.info(expected_diff_id)
+        from .compression import uncompressed  # tar and decompression code: not for mere readers
+        from .unpack import apply_layer
+
         staging = Path(tempfile.mkdtemp(dir=self.root, prefix=TEMP_PREFIX))
         try:
             (staging / "diff").mkdir()

@@ -36,7 +36,6 @@ from .buildcache import BuildCache
 from .digests import short_id
 from .errors import AmbiguousImage, ImageInUse, ImageNotFound, InvalidReference
 from .image import Image, parse_created
-from .layer_tar import Sink
 from .layers import LayerStore
 from .leases import Lease, Leases
 from .locking import file_lock
@@ -55,6 +54,7 @@ from .registry.config import Credentials, RegistryConfig
 
 if TYPE_CHECKING:
     from .gc import GarbageReport
+    from .layer_tar import Sink
     from .progress import ProgressSink
 
 _HEX_PREFIX_RE = re.compile(r"^[a-f0-9]{1,64}$")

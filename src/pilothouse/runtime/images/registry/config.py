@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ImageError
 from ..reference import DEFAULT_DOMAIN
 
@@ -123,9 +121,13 @@ def _mirror_endpoint(url: str) -> Endpoint:
 def load_registries_yaml(path: Path) -> RegistryConfig:
     """Reads a k3s-style ``registries.yaml``; a missing file means no settings."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
     except FileNotFoundError:
         return RegistryConfig()
+    import yaml  # only for an existing file: yaml is slow to import, and most stores have none
+
+    try:
+        document = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ImageError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(document, dict):
