@@ -7,7 +7,8 @@
 - the physical floor, in the same run: making the same sandbox (with its pod network) and
   container by calling the runtime directly, one pod after another.
 - the node process idle with ``--idle-pods`` running pods: resident memory and CPU (share of
-  one core) over ``--idle-seconds``. Targets: <= 80 MB, < 2 %.
+  one core) over ``--idle-seconds``, on a fresh node and again after the latency runs (200
+  pods started and deleted). Targets: <= 80 MB, < 2 %.
 
 The API server runs as ``pilothouse server --disable-agent``; the node runs in a process of
 its own (this script's ``node`` command): the real runtime (crun, conmon), the pod network
@@ -122,6 +123,7 @@ async def measure_floor(runtime: Any, count: int) -> dict[str, Any]:
     )
 
     times = []
+    sandboxes = []
     for index in range(count):
         sandbox = PodSandboxConfig(
             metadata=PodSandboxMetadata(name=f"floor-{index}", uid=secrets.token_hex(8), namespace=NAMESPACE),
@@ -135,7 +137,10 @@ async def measure_floor(runtime: Any, count: int) -> dict[str, Any]:
         container_id = await runtime.create_container(sandbox_id, config, sandbox)
         await runtime.start_container(container_id)
         times.append(time.monotonic() - started)
-    await runtime.remove_all()
+        sandboxes.append(sandbox_id)
+    for sandbox_id in sandboxes:
+        await runtime.stop_pod_sandbox(sandbox_id)
+        await runtime.remove_pod_sandbox(sandbox_id)
     return summary(times)
 
 
@@ -157,7 +162,9 @@ def pod_body(name: str, node: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {
-            "nodeName": node, "terminationGracePeriodSeconds": 0,
+            # Deleted gracefully, so that a pod object goes only once the kubelet removed
+            # everything of it: the next measurement starts on an idle node.
+            "nodeName": node, "terminationGracePeriodSeconds": 1,
             "containers": [{"name": "app", "image": "busybox", "imagePullPolicy": "IfNotPresent",
                             "command": ["sleep", "3600"]}],
         },
@@ -194,7 +201,7 @@ async def startup_latencies(client: APIClient, node: str, count: int, rate: int,
         name = f"{prefix}-{index}"
         created[name] = time.monotonic()
         await pods.create(pod_body(name, node))
-    await asyncio.wait_for(done.wait(), 300)
+    await asyncio.wait_for(done.wait(), 120)
     watcher.cancel()
     return list(latencies.values())
 
@@ -221,8 +228,10 @@ def process_usage(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / ticks
 
 
-async def idle_usage(client: APIClient, node: str, node_pid: int, count: int, seconds: float) -> dict[str, Any]:
-    await startup_latencies(client, node, count, 20, "idle")
+async def idle_usage(
+    client: APIClient, node: str, node_pid: int, count: int, seconds: float, prefix: str
+) -> dict[str, Any]:
+    await startup_latencies(client, node, count, 20, prefix)
     await asyncio.sleep(5)  # let the start-up work settle before measuring idleness
     _, cpu_before = process_usage(node_pid)
     started = time.monotonic()
@@ -297,11 +306,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         line = await asyncio.wait_for(node_process.stdout.readline(), 300)
         floor = json.loads(line)["floor"]
         result: dict[str, Any] = {"startup_latency": {}, "floor": floor}
+        idle = (client, node_name, node_process.pid, args.idle_pods, args.idle_seconds)
+        result["idle"] = await idle_usage(*idle, "idle")
+        await delete_all(client)
         for rate in RATES:
             times = await startup_latencies(client, node_name, args.pods, rate, f"r{rate}")
             result["startup_latency"][f"{rate}_per_s"] = summary(times)
             await delete_all(client)
-        result["idle"] = await idle_usage(client, node_name, node_process.pid, args.idle_pods, args.idle_seconds)
+        result["idle_after_churn"] = await idle_usage(*idle, "churned")
         await delete_all(client)
         result["targets"] = {"p99_5_per_s_s": 1.0, "p99_20_per_s_s": 2.0, "idle_rss_mb": 80, "idle_cpu_percent": 2}
         result["command"] = "python bench/pods.py " + " ".join(sys.argv[1:])

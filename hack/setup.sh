@@ -24,7 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-PY=${PYTHON:-python3}
+# Debian's own Python when there is one: it is built with optimisations (PGO, LTO), which
+# makes everything, start-up included, 10-20% faster than an unoptimised local build.
+if [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=${PYTHON:-python3}; fi
 if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
   echo "setup: installing python3-venv"
   apt-get update -q >/dev/null

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import os
 import shlex
 import signal
@@ -128,9 +127,6 @@ def exits_on_errors(code: int) -> Callable[[Command], Command]:
 
 
 def run_async(coroutine: Coroutine[Any, Any, int | None]) -> None:
-    # What the imports made lives until the process exits: spare the garbage collector its
-    # walks over it, here and in the interpreter's final collections (over 10 ms at exit).
-    gc.freeze()
     code = asyncio.run(coroutine)
     if code:
         sys.exit(code)

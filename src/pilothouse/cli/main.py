@@ -7,7 +7,9 @@ the image builder.
 
 from __future__ import annotations
 
+import gc
 import importlib
+from types import ModuleType
 
 import click
 
@@ -36,7 +38,24 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attribute = target.split(":")
-        return getattr(importlib.import_module(module), attribute)
+        return getattr(_import_for_good(module), attribute)
+
+
+def _import_for_good(module: str) -> ModuleType:
+    """Imports a subcommand's module, whose objects then live as long as the process.
+
+    None of them is garbage, so the cyclic collector is paused meanwhile (it would walk the
+    new objects over and over for nothing), and they are frozen afterwards: no later
+    collection walks them again, nor do the interpreter's last ones at exit.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return importlib.import_module(module)
+    finally:
+        if collecting:
+            gc.enable()
+        gc.freeze()
 
 
 @click.group(cls=LazyGroup)

@@ -54,11 +54,8 @@ class Backoff:
             return 0.0
         return max(entry.delay - (self.clock() - event_time), 0.0)
 
-    def in_backoff_since_update(self, key: str, event_time: float) -> bool:
-        """Whether less than the delay passed between the last failure and ``event_time``."""
-        return self.remaining_since_update(key, event_time) > 0
-
     def remaining_since_update(self, key: str, event_time: float) -> float:
+        """Seconds until the delay since the last failure is over, seen at ``event_time``."""
         entry = self._entries.get(key)
         if entry is None or self._expired(event_time, entry):
             return 0.0

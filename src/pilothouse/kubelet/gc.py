@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pilothouse.runtime.errors import NotFound
-from pilothouse.runtime.interface import (
-    ContainerFilter,
-    ContainerState,
-    PodSandboxFilter,
-    RuntimeService,
-)
+from pilothouse.runtime.interface import ContainerState, RuntimeService
 
-from . import labels, podutil
+from . import podutil
 from .podstate import PodRuntimeStatus, RuntimeContainer, SandboxState
+from .runtimeindex import RuntimeIndex
 
 Obj = dict[str, Any]
 DEAD_TO_KEEP = 1
@@ -48,23 +44,24 @@ def sandboxes_to_remove(status: PodRuntimeStatus, remaining: list[RuntimeContain
 
 
 class ContainerGC:
-    def __init__(self, runtime: RuntimeService):
+    def __init__(self, runtime: RuntimeService, *, index: RuntimeIndex):
         self.runtime = runtime
+        self.index = index
 
     async def prune(self, status: PodRuntimeStatus) -> None:
         removed = dead_containers_to_remove(status)
         for container in removed:
-            await self.remove_container(container)
+            await self.remove_container(status.uid, container)
         gone = {c.id for c in removed}
         remaining = [c for c in status.containers if c.id not in gone]
         for sandbox in sandboxes_to_remove(status, remaining):
-            await self._remove_sandbox(sandbox.id)
+            await self._remove_sandbox(status.uid, sandbox.id)
 
     async def purge_init_containers(self, pod: Obj, status: PodRuntimeStatus) -> None:
         names = {c["name"] for c in podutil.init_containers(pod)}
         for container in status.containers:
             if container.name in names:
-                await self.remove_container(container)
+                await self.remove_container(status.uid, container)
 
     async def prune_init_containers(self, pod: Obj, status: PodRuntimeStatus) -> None:
         """Keeps only the newest exited run of each init container."""
@@ -74,34 +71,37 @@ class ContainerGC:
             if container.name not in names or container.state not in (ContainerState.EXITED, ContainerState.UNKNOWN):
                 continue
             if container.name in seen:
-                await self.remove_container(container)
+                await self.remove_container(status.uid, container)
             seen.add(container.name)
 
-    async def remove_container(self, container: RuntimeContainer) -> None:
+    async def remove_container(self, uid: str, container: RuntimeContainer) -> None:
         try:
             await self.runtime.remove_container(container.id)
         except NotFound:
             pass
+        self.index.discard(uid, container.id)
         if container.log_path:
             await asyncio.to_thread(_unlink, Path(container.log_path))
 
     async def remove_pod(self, uid: str, log_directory: Path) -> None:
-        selector = {labels.POD_UID: uid}
-        for sandbox in await self.runtime.list_pod_sandbox(PodSandboxFilter(label_selector=selector)):
-            await self._remove_sandbox(sandbox.id)
-        for container in await self.runtime.list_containers(ContainerFilter(label_selector=selector)):
+        """Removes every sandbox (with its containers) and container of the pod, and its logs."""
+        for sandbox_id in self.index.sandboxes(uid):
+            await self._remove_sandbox(uid, sandbox_id)
+        for container_id in self.index.containers(uid):
             try:
-                await self.runtime.remove_container(container.id)
+                await self.runtime.remove_container(container_id)
             except NotFound:
                 pass
+        self.index.forget(uid)
         await asyncio.to_thread(shutil.rmtree, log_directory, True)
 
-    async def _remove_sandbox(self, sandbox_id: str) -> None:
+    async def _remove_sandbox(self, uid: str, sandbox_id: str) -> None:
         try:
             await self.runtime.stop_pod_sandbox(sandbox_id)
             await self.runtime.remove_pod_sandbox(sandbox_id)
         except NotFound:
             pass
+        self.index.discard(uid, sandbox_id)
 
 
 def _unlink(path: Path) -> None:

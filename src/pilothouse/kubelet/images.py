@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pilothouse.runtime.errors import InvalidArgument
+from pilothouse.runtime.errors import ContainerRuntimeError, InvalidArgument
 from pilothouse.runtime.interface import AuthConfig, ImageService, ImageSpec
 
 from . import errors, podutil
@@ -82,9 +82,11 @@ class ImagePuller:
         try:
             return await self.images.image_status(ImageSpec(image=image)) is not None
         except InvalidArgument as error:
-            message = f'Failed to apply default image tag "{image}": {error}'
-            self._event(pod, container["name"], WARNING, "InspectFailed", message)
-            raise errors.StartError(errors.INVALID_IMAGE_NAME, message) from error
+            reason, message = errors.INVALID_IMAGE_NAME, f'Failed to apply default image tag "{image}": {error}'
+        except (ContainerRuntimeError, OSError) as error:
+            reason, message = errors.IMAGE_INSPECT_ERROR, f'Failed to inspect image "{image}": {error}'
+        self._event(pod, container["name"], WARNING, "InspectFailed", message)
+        raise errors.StartError(reason, message)
 
     async def _pull(self, image: str, credentials: list[AuthConfig]) -> str:
         """One pull per image at a time; callers pulling the same image wait for it."""

@@ -45,6 +45,7 @@ from .podsync import PodSyncer, SyncSettings
 from .podworkers import PodWorkers
 from .probemanager import ProbeManager
 from .prober import ActionRunner
+from .runtimeindex import RuntimeIndex
 from .sandboxconfig import SandboxSettings
 from .starter import ContainerStarter, StarterSettings
 from .staticpods import MirrorPods, read_manifests
@@ -80,7 +81,10 @@ class Kubelet:
         self.statuses = StatusManager(client, target=self._status_target)
         self.actions = ActionRunner(runtime)
         self.probes = ProbeManager(self.actions, events=self.events, on_change=self._wake)
-        self.pleg = PodLifecycleEventGenerator(runtime, period=config.relist_seconds, on_change=self._wake)
+        self.index = RuntimeIndex()
+        self.pleg = PodLifecycleEventGenerator(
+            runtime, index=self.index, period=config.relist_seconds, on_change=self._wake
+        )
         self.container_backoff = Backoff(config.backoff_seconds, config.backoff_max_seconds)
         self.image_backoff = Backoff(config.backoff_seconds, config.backoff_max_seconds)
         self.workers: PodWorkers | None = None
@@ -134,6 +138,7 @@ class Kubelet:
             hooks=hooks,
             events=self.events,
             backoff=self.container_backoff,
+            index=self.index,
             settings=StarterSettings(
                 pods_dir=config.pods_dir, logs_dir=config.logs_dir, memory_capacity=_memory_capacity()
             ),
@@ -141,10 +146,10 @@ class Kubelet:
         return PodSyncer(
             client=self.client,
             runtime=self.runtime,
-            reader=RuntimeStateReader(self.runtime),
+            reader=RuntimeStateReader(self.runtime, self.index),
             starter=starter,
             killer=killer,
-            gc=ContainerGC(self.runtime),
+            gc=ContainerGC(self.runtime, index=self.index),
             volumes=self.volumes,
             statuses=self.statuses,
             probes=self.probes,
@@ -260,6 +265,8 @@ class Kubelet:
         """Terminates what runs for no pod, starts workers for pods that lack one, releases
         volumes of pods that are gone."""
         assert self.workers is not None
+        if not self.pods.synced.is_set():
+            return  # until the API's pods are known, anything running could be one of them
         desired = self._desired()
         known = self.workers.known()
         for uid, pod in desired.items():

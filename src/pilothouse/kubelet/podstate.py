@@ -16,17 +16,16 @@ from pathlib import Path
 
 from pilothouse.runtime.errors import NotFound
 from pilothouse.runtime.interface import (
-    ContainerFilter,
     ContainerState,
     ContainerStatus,
     NamespaceMode,
-    PodSandboxFilter,
     PodSandboxState,
     RuntimeService,
 )
 from pilothouse.runtime.logs import LogOptions, read_logs
 
 from . import labels
+from .runtimeindex import RuntimeIndex
 
 MAX_TERMINATION_MESSAGE = 4096
 MAX_TERMINATION_LOG_LINES = 80
@@ -97,64 +96,49 @@ class PodRuntimeStatus:
             return self.sandboxes[0].ips
         return ()
 
-    @property
-    def running_containers(self) -> list[RuntimeContainer]:
-        return [c for c in self.containers if c.state in (ContainerState.RUNNING, ContainerState.UNKNOWN)]
-
 
 @dataclass
 class RuntimeStateReader:
-    """Reads :class:`PodRuntimeStatus` values from the runtime."""
+    """Reads :class:`PodRuntimeStatus` values from the runtime, by the ids the index knows."""
 
     runtime: RuntimeService
+    index: RuntimeIndex
     _messages: dict[str, str] = field(default_factory=dict)  # exited container id -> message
 
     async def pod_status(self, uid: str, *, name: str = "", namespace: str = "") -> PodRuntimeStatus:
-        selector = {labels.POD_UID: uid}
-        sandboxes = await self._sandboxes(selector)
-        listed = await self.runtime.list_containers(ContainerFilter(label_selector=selector))
+        sandboxes = await self._sandboxes(uid)
         containers = []
-        for item in listed:
+        for container_id, sandbox_id in self.index.containers(uid).items():
             try:
-                status = await self.runtime.container_status(item.id)
+                status = await self.runtime.container_status(container_id)
             except NotFound:
-                continue  # removed between the list and now
-            containers.append(await self._container(status, item.pod_sandbox_id))
+                self.index.discard(uid, container_id)
+                self._messages.pop(container_id, None)
+                continue
+            containers.append(await self._container(status, sandbox_id))
         containers.sort(key=lambda c: c.created_at, reverse=True)
         return PodRuntimeStatus(uid, name, namespace, tuple(sandboxes), tuple(containers))
 
-    def forget(self, container_ids: set[str]) -> None:
-        """Drops cached messages of containers that are gone."""
-        for container_id in [c for c in self._messages if c not in container_ids]:
-            del self._messages[container_id]
-
-    async def _sandboxes(self, selector: dict[str, str]) -> list[SandboxState]:
-        listed = await self.runtime.list_pod_sandbox(PodSandboxFilter(label_selector=selector))
-        listed.sort(key=lambda s: s.created_at, reverse=True)
+    async def _sandboxes(self, uid: str) -> list[SandboxState]:
         result = []
-        for index, sandbox in enumerate(listed):
-            ready = sandbox.state == PodSandboxState.READY
-            ips: tuple[str, ...] = ()
-            host_network = False
-            if index == 0:  # only the newest sandbox's network matters
-                try:
-                    status = await self.runtime.pod_sandbox_status(sandbox.id)
-                except NotFound:
-                    continue
-                host_network = status.namespace_options.network == NamespaceMode.NODE
-                if status.network.ip:
-                    ips = (status.network.ip, *status.network.additional_ips)
-                ready = status.state == PodSandboxState.READY
+        for sandbox_id in self.index.sandboxes(uid):
+            try:
+                status = await self.runtime.pod_sandbox_status(sandbox_id)
+            except NotFound:
+                self.index.discard(uid, sandbox_id)
+                continue
+            ips = (status.network.ip, *status.network.additional_ips) if status.network.ip else ()
             result.append(
                 SandboxState(
-                    id=sandbox.id,
-                    attempt=sandbox.metadata.attempt,
-                    ready=ready,
-                    created_at=sandbox.created_at,
+                    id=status.id,
+                    attempt=status.metadata.attempt,
+                    ready=status.state == PodSandboxState.READY,
+                    created_at=status.created_at,
                     ips=ips,
-                    host_network=host_network,
+                    host_network=status.namespace_options.network == NamespaceMode.NODE,
                 )
             )
+        result.sort(key=lambda s: s.created_at, reverse=True)
         return result
 
     async def _container(self, status: ContainerStatus, sandbox_id: str) -> RuntimeContainer:

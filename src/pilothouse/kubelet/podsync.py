@@ -55,6 +55,7 @@ from .volumes import PodVolumes, VolumeError, VolumeManager
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+DELETERS = 4
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ class PodSyncer:
         self.settings = settings
         self._pod_volumes: dict[str, PodVolumes] = {}
         self._failures: dict[str, dict[str, StartFailure]] = {}
+        # Pod deletions after a burst of terminations go a few at a time (one API
+        # connection each), not all at once.
+        self._deleting = asyncio.Semaphore(DELETERS)
 
     # -- syncing ---------------------------------------------------------------------------------
 
@@ -201,6 +205,7 @@ class PodSyncer:
         try:
             handler = await self.cluster.runtime_handler(podutil.spec(pod).get("runtimeClassName") or "")
             sandbox_id = await self.runtime.run_pod_sandbox(config, handler)
+            self.reader.index.add_sandbox(podutil.uid(pod), sandbox_id)
             status = await self.runtime.pod_sandbox_status(sandbox_id)
         except (ConfigError, ContainerRuntimeError, OSError) as error:
             self.events.record(pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {error}")
@@ -278,10 +283,11 @@ class PodSyncer:
 
     async def _delete(self, pod: Obj) -> None:
         try:
-            await self.pods.delete(
-                podutil.name(pod), namespace=podutil.namespace(pod), grace_period_seconds=0,
-                preconditions={"uid": podutil.uid(pod)},
-            )
+            async with self._deleting:
+                await self.pods.delete(
+                    podutil.name(pod), namespace=podutil.namespace(pod), grace_period_seconds=0,
+                    preconditions={"uid": podutil.uid(pod)},
+                )
         except (api_errors.NotFound, api_errors.Conflict):
             pass  # already gone, or another pod of that name now
 

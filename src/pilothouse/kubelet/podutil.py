@@ -88,10 +88,6 @@ def is_restartable_init_container(container: Obj) -> bool:
     return container.get("restartPolicy") == "Always"
 
 
-def has_restartable_init_container(pod: Obj) -> bool:
-    return any(is_restartable_init_container(c) for c in init_containers(pod))
-
-
 def field_path(pod: Obj, container_name: str) -> str:
     """The involvedObject.fieldPath of events about a container."""
     key = "initContainers" if is_init_container(pod, container_name) else "containers"

@@ -41,6 +41,7 @@ from .images import ImagePuller, go_duration
 from .killer import ContainerKiller
 from .lifecycle import HookRunner
 from .podstate import PodRuntimeStatus, RuntimeContainer
+from .runtimeindex import RuntimeIndex
 from .sandboxconfig import pod_log_directory
 from .security import verify_run_as_non_root
 from .volumes import PodVolumes, VolumeError, VolumeManager
@@ -81,6 +82,7 @@ class ContainerStarter:
         hooks: HookRunner,
         events: EventSink,
         backoff: Backoff,
+        index: RuntimeIndex,
         settings: StarterSettings,
     ):
         self.runtime = runtime
@@ -91,6 +93,7 @@ class ContainerStarter:
         self.hooks = hooks
         self.events = events
         self.backoff = backoff
+        self.index = index
         self.settings = settings
 
     async def start(self, pod: Obj, container: Obj, context: StartContext) -> None:
@@ -149,13 +152,14 @@ class ContainerStarter:
         name = container["name"]
         try:
             container_id = await self.runtime.create_container(context.sandbox_id, config, context.sandbox_config)
-        except ContainerRuntimeError as error:
+        except (ContainerRuntimeError, OSError) as error:
             self.events.record(pod, WARNING, "Failed", f"Error: {error}", container=name)
             raise errors.StartError(errors.CREATE_CONTAINER_ERROR, str(error)) from error
+        self.index.add_container(podutil.uid(pod), container_id, context.sandbox_id)
         self.events.record(pod, NORMAL, "Created", f"Created container: {name}", container=name)
         try:
             await self.runtime.start_container(container_id)
-        except ContainerRuntimeError as error:
+        except (ContainerRuntimeError, OSError) as error:
             message = str(error).replace(container_id, name)
             self.events.record(pod, WARNING, "Failed", f"Error: {message}", container=name)
             raise errors.StartError(errors.RUN_CONTAINER_ERROR, message) from error

@@ -82,7 +82,7 @@ def static_pod(content: bytes, source: str, node_name: str) -> Obj:
     pod["status"] = {"phase": "Pending"}
     problems = strategy.validate(pod)
     if problems:
-        raise ValueError("; ".join(str(p) for p in problems))
+        raise ValueError("; ".join(p.message() for p in problems))
     return pod
 
 

@@ -13,7 +13,8 @@ Guarantees:
   pod that no longer exists is forgotten.
 - A static pod's status is written to its mirror pod; until the mirror pod exists the write
   waits (:meth:`mark_dirty` re-queues it once it does).
-- :meth:`flush` writes a pod's status now (before the kubelet deletes the pod object).
+- :meth:`flush` writes a pod's status now (before the kubelet deletes the pod object); at
+  most ``WRITERS`` writes are in flight at any time, flushes included.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class StatusManager:
         self._written: dict[str, Obj] = {}
         self._queue = WorkQueue(base_delay=0.2, max_delay=10.0, name="pod status")
         self._lock: dict[str, asyncio.Lock] = {}
+        # Flushes share the writers' limit: a burst of deleted pods must not open a
+        # connection to the API server each.
+        self._writing = asyncio.Semaphore(WRITERS)
 
     def get(self, uid: str) -> Obj | None:
         entry = self._entries.get(uid)
@@ -98,7 +102,8 @@ class StatusManager:
             if entry is None or self._written.get(uid) == entry.status:
                 return
             try:
-                await self._write(entry)
+                async with self._writing:
+                    await self._write(entry)
             except StatusTargetMissing:
                 return  # written once the mirror pod exists (mark_dirty)
             except errors.NotFound:

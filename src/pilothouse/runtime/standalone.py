@@ -161,10 +161,13 @@ class StandaloneContainers:
         return sorted(views, key=lambda v: v.created_at, reverse=True)
 
     def find(self, reference: str) -> ContainerView:
-        """By name, full id or unique id prefix."""
+        """By full id, name or unique id prefix, in that order, as Docker resolves them."""
+        by_id = self._by_id(reference)
+        if by_id is not None:
+            return by_id
         views = self.list()
         for view in views:
-            if reference in (view.name, view.id):
+            if view.name == reference:
                 return view
         matches = [v for v in views if v.id.startswith(reference)] if reference else []
         if len(matches) == 1:
@@ -172,6 +175,20 @@ class StandaloneContainers:
         if matches:
             raise InvalidArgument(f"multiple containers match the id prefix {reference!r}")
         raise NotFound(f"No such container: {reference}")
+
+    def _by_id(self, container_id: str) -> ContainerView | None:
+        """The container with this full id, read alone: no listing of the whole root."""
+        try:
+            record = self.runtime.containers.load(container_id)
+        except NotFound:
+            return None
+        if record.creator is not None:
+            return None  # still being made, as list() leaves it out
+        try:
+            sandbox = self.runtime.sandboxes.load(record.sandbox_id)
+        except NotFound:
+            return _view(record, None)
+        return _view(record, sandbox.config if sandbox.creator is None else None)
 
     # -- stop and remove -----------------------------------------------------------------------
 

@@ -57,13 +57,14 @@ FAST = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
+        path = Path(str(item.fspath))
+        if path.parent == here and path.name.startswith("test_kubelet_"):
             item.add_marker(pytest.mark.root)
             if os.geteuid() != 0:
                 item.add_marker(pytest.mark.skip(reason="needs root (namespaces, cgroups, bridges)"))
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def egress_guard() -> None:
     if not await table_exists("inet", EGRESS_GUARD_TABLE):
         pytest.skip("the egress guard is off: run ../shared/tools/egress-guard on")
@@ -124,7 +125,7 @@ def _free(candidates: list[IPv4Network], routes: list[IPv4Network]) -> IPv4Netwo
 
 @pytest.fixture
 async def node(
-    tmp_path: Path, server: Any, image_store: ImageStore, request: pytest.FixtureRequest
+    egress_guard: None, tmp_path: Path, server: Any, image_store: ImageStore, request: pytest.FixtureRequest
 ) -> AsyncIterator[Node]:
     """A node with a started Kubelet, and a namespace for the test's pods."""
     suffix = secrets.token_hex(3)

@@ -68,11 +68,13 @@ def detect(mountinfo: Path = MOUNTINFO, proc_cgroups: Path = PROC_CGROUPS) -> Cg
     v2: dict[Path, Path] = {}
     for line in mountinfo.read_text().splitlines():
         before, _, after = line.partition(" - ")
-        mount_point = Path(before.split()[4].replace("\\040", " "))
-        fstype, _source, options = after.split()[:3]
+        fstype, _source, options = after.split(maxsplit=3)[:3]
+        if fstype not in ("cgroup", "cgroup2"):
+            continue  # most lines, where pods run: their overlays, /dev/shm and namespace pins
+        mount_point = Path(before.split(maxsplit=5)[4].replace("\\040", " "))
         if fstype == "cgroup2":
             v2[mount_point] = mount_point
-        elif fstype == "cgroup":
+        else:
             for option in options.split(","):
                 if option in controllers or option.startswith("name="):
                     v1[option] = mount_point

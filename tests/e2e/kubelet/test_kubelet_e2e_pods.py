@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from kubelet_e2e import (
     condition,
@@ -142,3 +143,41 @@ async def test_shared_process_namespace(node) -> None:  # type: ignore[no-untype
     pod = await wait_pod(node, "pids", running)
     processes = await exec_in(node, pod, "a", "ps")
     assert "sleep 7200" in processes
+
+
+async def test_host_port(node) -> None:  # type: ignore[no-untyped-def]
+    host_port = free_port()
+    await create_pod(
+        node, "hostport",
+        container("web", "sh", "-c", "mkdir -p /www && echo via-host-port > /www/index.html && exec httpd -f -p 8080 -h /www",
+                  ports=[{"containerPort": 8080, "hostPort": host_port}]),
+    )
+    await wait_pod(node, "hostport", running)
+
+    async def fetch() -> bytes:
+        try:
+            reader, writer = await asyncio.open_connection(str(node.network.gateway), host_port)
+        except OSError:
+            return b""
+        writer.write(b"GET /index.html HTTP/1.0\r\n\r\n")
+        data = await reader.read()
+        writer.close()
+        return data
+
+    assert (await wait_until(fetch)).endswith(b"via-host-port\n")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_host_network_pod(node) -> None:  # type: ignore[no-untyped-def]
+    await create_pod(node, "hostnet", container("app", "sleep", "3600"), hostNetwork=True)
+    pod = await wait_pod(node, "hostnet", running)
+    assert pod["status"]["podIP"] == pod["status"]["hostIP"] == str(node.network.gateway)
+    addresses = await exec_in(node, pod, "app", "ip", "-4", "addr")
+    assert str(node.network.gateway) in addresses  # the node's own interfaces
+    hosts = await exec_in(node, pod, "app", "cat", "/etc/hosts")
+    assert hosts.startswith("# Kubernetes-managed hosts file (host network).\n")
