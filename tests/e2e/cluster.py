@@ -46,10 +46,12 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *, port: int | None = None, extra_args: tuple[str, ...] = ()):
+    def __init__(self, data_dir: Path, *, port: int | None = None,
+                 extra_args: tuple[str, ...] = (), agent: bool = False):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = extra_args
+        self.agent = agent  # run the server's own node (pods) too
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
@@ -67,7 +69,7 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "pilothouse.cli.main", "server",
                  "--data-dir", str(self.data_dir), "--https-listen-port", str(self.port),
-                 "--disable-agent", *self.extra_args],
+                 *(() if self.agent else ("--disable-agent",)), *self.extra_args],
                 stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
             )
         self.wait_ready(timeout)

@@ -2,9 +2,10 @@
 
 Every write runs the same pipeline, in kube-apiserver's order:
 
-  decode -> check kind -> convert to the storage version -> field validation (Strict/Warn/
-  Ignore) -> system metadata -> strategy (prepare, default) -> validation -> admission ->
-  managed fields -> allocations -> store -> convert to the served version -> respond
+  decode -> check kind -> field validation (prune; Strict/Warn/Ignore) -> managed fields
+  (on the object as sent, so defaults are owned by nobody) -> system metadata -> convert to
+  the storage version -> strategy (prepare, default) -> validation -> admission ->
+  allocations -> store -> convert to the served version -> respond
 
 Objects from the cache are never mutated: every write starts from a freshly decoded copy.
 """
@@ -115,7 +116,7 @@ class RestHandlers:
 
     async def create_object(self, req: Request, obj: Obj, options: WriteOptions) -> Obj:
         """Store a new object given in the served version; returns it as stored, in the served
-        version. Used by create and by subresources that create (bindings, evictions)."""
+        version."""
         stored_resource = self.ctx.registry.storage_resource(req.resource)
         obj = await self.prepare_create(req, obj)
         taken = await admission.allocate(self.ctx, stored_resource, obj, None, dry_run=options.dry_run)

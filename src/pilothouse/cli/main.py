@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "agent": "pilothouse.cli.agent:agent",
     "token": "pilothouse.cli.token:token",
     "kubectl": "pilothouse.cli.server:kubectl",
+    "killall": "pilothouse.cli.killall:killall",
     "image": "pilothouse.cli.images:image",
     "run": "pilothouse.cli.containers:run",
     "ps": "pilothouse.cli.containers:ps",

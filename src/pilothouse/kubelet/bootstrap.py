@@ -153,6 +153,11 @@ class NodeCredentials:
             user_agent=user_agent,
         )
 
+    def node_name(self) -> str:
+        """The node these credentials identify (from the client certificate)."""
+        client = x509.load_pem_x509_certificate(self.client_cert.read_bytes())
+        return pki.identity(client)[0].removeprefix("system:node:")
+
     def cluster_network(self) -> ClusterNetwork:
         return ClusterNetwork.from_json(orjson.loads(self.cluster_file.read_bytes()))
 

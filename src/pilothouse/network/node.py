@@ -29,11 +29,13 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from . import nftables, sysctl
+from .cni import portmap
 from .config import NodeNetworkConfig
 from .netlink import ignore_absent, ipv4_addresses, link_index, main_routes
 from .nodestate import NodeState, OwnedRoute, load_state, save_state
@@ -65,17 +67,8 @@ class NodeNetwork:
 
     async def teardown(self) -> None:
         """Removes everything ``ensure`` and the route calls created; idempotent."""
-        async with self._lock, _system_errors("tear down the node network"):
-            state = await self._load()
-            if state.nft_table:
-                await nftables.delete_table("ip", state.nft_table)
-            async with AsyncIPRoute() as ipr:
-                bridge_index = await link_index(ipr, state.bridge) if state.bridge else None
-                for route in state.routes:
-                    await _delete_route(ipr, route, bridge_index)
-                if bridge_index is not None:
-                    await ignore_absent(ipr.link("del", index=bridge_index))
-            await asyncio.to_thread(self.config.state_file.unlink, missing_ok=True)
+        async with self._lock:
+            await teardown_recorded(self.config.state_file)
 
     async def add_node_route(self, pod_cidr: IPv4Network, via: IPv4Address) -> None:
         """Routes another node's pod CIDR through that node's address (host-gw)."""
@@ -212,6 +205,24 @@ class NodeNetwork:
 
     async def _save(self, state: NodeState) -> None:
         await asyncio.to_thread(save_state, self.config.state_file, state)
+
+
+async def teardown_recorded(state_file: Path) -> None:
+    """Removes what a node network recorded in ``state_file`` (see ``NodeNetworkConfig.
+    state_file``): usable without the node's settings, e.g. after the cluster is gone."""
+    async with _system_errors("tear down the node network"):
+        state = await asyncio.to_thread(load_state, state_file)
+        if state.nft_table:
+            await nftables.delete_table("ip", state.nft_table)
+        async with AsyncIPRoute() as ipr:
+            bridge_index = await link_index(ipr, state.bridge) if state.bridge else None
+            for route in state.routes:
+                await _delete_route(ipr, route, bridge_index)
+            if bridge_index is not None:
+                await ignore_absent(ipr.link("del", index=bridge_index))
+        # The hostPort chains portmap shares between sandboxes, once no sandbox uses them.
+        await portmap.remove_shared_chains()
+        await asyncio.to_thread(state_file.unlink, missing_ok=True)
 
 
 @asynccontextmanager

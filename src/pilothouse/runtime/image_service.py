@@ -4,6 +4,10 @@ Image references are resolved as Docker does (the store's rules); the image id i
 reference returned by ``pull_image`` and used by containers. Credentials come from the CRI
 ``AuthConfig`` (user and password, or ``auth`` in base64), falling back to the store's
 registry configuration.
+
+``busybox`` (docker.io/library/busybox:latest) is provided locally, made from the machine's
+busybox-static, and never pulled: pods of it run on a machine with no registry at all (as
+k3s bundles its pause image). Other busybox tags are pulled as usual.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InvalidArgument
+from .images.busybox import BUSYBOX_TAG, ensure_busybox_image
 from .images.errors import ImageNotFound, InvalidReference
+from .images.reference import parse_reference
 from .images.registry.config import Credentials
 from .interface import (
     AuthConfig,
@@ -58,6 +64,9 @@ class LocalImageService(ImageService):
         sandbox_config: PodSandboxConfig | None = None,
     ) -> str:
         try:
+            if str(parse_reference(image.image)) == BUSYBOX_TAG:
+                local = await asyncio.to_thread(ensure_busybox_image, self.store)
+                return local.id
             pulled = await self.store.pull(image.image, auth=_credentials(auth))
         except InvalidReference as error:
             raise InvalidArgument(str(error)) from None

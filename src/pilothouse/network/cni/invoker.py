@@ -128,6 +128,12 @@ class CNIInvoker:
             )
         await self._delete(attachment)
 
+    async def delete_cached(self, network_name: str) -> None:
+        """Detaches every sandbox the cache knows on ``network_name``, from the cached
+        configurations alone: cleans up a node whose settings (or cluster) are gone."""
+        for attachment in await self.cached_attachments(network_name):
+            await self._delete(attachment)
+
     async def cached(
         self, network_name: str, container_id: str, ifname: str
     ) -> CachedAttachment | None:
