@@ -61,6 +61,12 @@ class CgroupLayout:
     def dir(self, controller: str, path: str) -> Path:
         return self.trees["" if self.is_v2 else controller] / path.lstrip("/")
 
+    def all_dirs(self, path: str) -> list[Path]:
+        """``dirs`` plus the path in a hybrid layout's cgroup2 tree: we create nothing there,
+        but OCI runtime verbs that run unwrapped (exec, delete) may, and it must go too."""
+        extra = [self.hybrid_v2 / path.lstrip("/")] if self.hybrid_v2 is not None else []
+        return self.dirs(path) + extra
+
 
 def detect(mountinfo: Path = MOUNTINFO, proc_cgroups: Path = PROC_CGROUPS) -> CgroupLayout:
     controllers = {line.split()[0] for line in proc_cgroups.read_text().splitlines()[1:] if line}
@@ -101,7 +107,7 @@ class Cgroups:
             self.apply(path, resources)
 
     def exists(self, path: str) -> bool:
-        return any(d.is_dir() for d in self.layout.dirs(path))
+        return any(d.is_dir() for d in self.layout.all_dirs(path))
 
     def add_process(self, path: str, pid: int) -> None:
         for directory in self.layout.dirs(path):
@@ -115,7 +121,7 @@ class Cgroups:
 
     def remove(self, path: str) -> None:
         """Removes ``path`` and everything below it, deepest first, killing what still runs."""
-        for directory in self.layout.dirs(path):
+        for directory in self.layout.all_dirs(path):
             _remove_tree(directory)
 
     def children(self, path: str) -> list[str]:
