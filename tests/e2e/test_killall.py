@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from cluster import REPO, ServerProcess, free_port
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs real containers (root)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="runs real containers (root)"),
+]
 
 # Test-only ranges inside what ../shared/tools/egress-guard covers, away from other tests.
 CLUSTER_CIDR = "10.244.192.0/20"

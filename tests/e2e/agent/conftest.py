@@ -39,10 +39,12 @@ EGRESS_GUARD_TABLE = "pilothouse_egress_guard"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Nodes joining over the network are long scenarios: not in the quick tier.
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.root)
+            item.add_marker(pytest.mark.slow)
             if os.geteuid() != 0:
                 item.add_marker(pytest.mark.skip(reason="needs root (netns, bridges, cgroups)"))
 
@@ -132,5 +134,6 @@ async def namespace_nodes(
     finally:
         for node in made:
             await remove_namespace_node(node)
+
 
 

@@ -9,7 +9,6 @@ Needs the kubelet (issue 4, part 2); skipped while it is not importable."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import urllib.request
 from collections.abc import AsyncIterator
@@ -30,11 +29,6 @@ from agenthelpers import condition, eventually, kubectl, kubectl_json
 from pilothouse.network.nodehost import NodeLink
 from pilothouse.runtime.images.busybox import ensure_busybox_image
 from pilothouse.runtime.images.store import ImageStore
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pilothouse.kubelet.kubelet") is None,
-    reason="the kubelet (issue 4 part 2, pilothouse.kubelet.kubelet) is not written yet",
-)
 
 WEB_PORT = 8080
 

@@ -12,6 +12,8 @@ from cluster import ServerProcess
 from pilothouse.api import errors
 from pilothouse.client import APIClient, ClientConfig
 
+pytestmark = pytest.mark.slow  # the long scenarios: not in the quick tier
+
 
 def client_for(server: ServerProcess) -> APIClient:
     return APIClient(ClientConfig.from_kubeconfig(server.kubeconfig))
@@ -21,6 +23,7 @@ async def _write_until_killed(server: ServerProcess, acknowledged: dict[str, int
     async with client_for(server) as api:
         await api["namespaces"].create({"metadata": {"name": "crash"}})
         stop = asyncio.Event()
+        halfway = asyncio.Event()
 
         async def writer(worker: int) -> None:
             i = 0
@@ -32,13 +35,14 @@ async def _write_until_killed(server: ServerProcess, acknowledged: dict[str, int
                 except Exception:
                     return  # the server died under us: this write was never acknowledged
                 acknowledged[name] = int(created["metadata"]["resourceVersion"])
+                if len(acknowledged) >= 150:
+                    halfway.set()
                 i += 1
                 if len(acknowledged) >= 300:
                     stop.set()
 
         async def killer() -> None:
-            while len(acknowledged) < 150:
-                await asyncio.sleep(0.005)
+            await halfway.wait()
             server.crash()  # kill -9 in the middle of the stream of writes
             stop.set()
 

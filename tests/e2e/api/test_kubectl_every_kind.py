@@ -15,6 +15,8 @@ from pilothouse.api.resources import Registry
 
 KINDS = sorted(manifests("x"))
 
+pytestmark = pytest.mark.slow  # the long scenarios: not in the quick tier
+
 
 def test_every_builtin_kind_has_a_manifest() -> None:
     served = {

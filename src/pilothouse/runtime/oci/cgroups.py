@@ -124,6 +124,18 @@ class Cgroups:
         for directory in self.layout.all_dirs(path):
             _remove_tree(directory)
 
+    def remove_empty_parents(self, path: str) -> None:
+        """Removes the ancestors of ``path`` that hold no other cgroup (shared parents such
+        as ``/pilothouse-oneshot``), leaving any still in use by someone else alone."""
+        parts = [p for p in path.split("/") if p][:-1]
+        while parts:
+            for directory in self.layout.all_dirs("/".join(parts)):
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass  # gone already, or not empty: in use by another cgroup
+            parts.pop()
+
     def children(self, path: str) -> list[str]:
         names: set[str] = set()
         for directory in self.layout.dirs(path):

@@ -77,6 +77,7 @@ async def run_in_rootfs(
         finally:
             await runtime.delete(container_id)
             await asyncio.to_thread(cgroups.remove, cgroup_path)
+            await asyncio.to_thread(cgroups.remove_empty_parents, cgroup_path)
             _remove_mount_points(missing, parents)
 
 

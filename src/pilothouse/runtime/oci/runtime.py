@@ -86,6 +86,8 @@ class LocalRuntime(RuntimeService):
             await self.sandboxes.remove(sandbox.id)
         await self.recover()
         await asyncio.to_thread(self.ctx.cgroups.remove, self.ctx.settings.cgroup_parent)
+        await asyncio.to_thread(self.ctx.cgroups.remove_empty_parents,
+                                self.ctx.settings.cgroup_parent)
 
     async def version(self) -> VersionInfo:
         return VersionInfo(
