@@ -65,6 +65,7 @@ class CachedEvent:
     obj: CachedObject
     prev: CachedObject | None
     _line: bytes | None = None
+    _chunk: bytes | None = None
 
     def line(self, type_: str | None = None) -> bytes:
         """The watch stream line for this event (optionally retyped for a selector)."""
@@ -74,9 +75,26 @@ class CachedEvent:
             return self._line
         return _event_line(type_, self.obj.raw)
 
+    def chunk(self, type_: str) -> bytes:
+        """``line`` framed as an HTTP/1.1 chunk: built once, written to every watcher."""
+        if type_ != self.type:
+            return http_chunk(self.line(type_))
+        if self._chunk is None:
+            self._chunk = http_chunk(self.line())
+        return self._chunk
+
 
 def _event_line(type_: str, raw: bytes) -> bytes:
     return b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+
+
+def http_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+# Writes one framed chunk straight to a client's connection; False when the client lags
+# (its connection buffers more than it should).
+Sink = Callable[[bytes], bool]
 
 
 Filter = Callable[[CachedObject], bool]
@@ -84,7 +102,10 @@ Filter = Callable[[CachedObject], bool]
 
 @dataclass(eq=False)
 class Watcher:
-    """One client's watch: matching events are queued here until the client takes them."""
+    """One client's watch. Matching events are queued here until the client's stream takes
+    them or, once the stream is ``direct``, written to its connection as they happen: one
+    write of bytes framed once per event, no task switch per watcher (1,000 watchers of one
+    resource cost 1,000 socket writes per change, nothing more)."""
 
     matches: Filter
     namespace: str = ""
@@ -92,9 +113,28 @@ class Watcher:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     overflowed: bool = False
+    sink: Sink | None = None
+
+    def go_direct(self, sink: Sink) -> None:
+        """From now on write events through ``sink`` (what is queued goes first)."""
+        self.sink = sink
+        while self.pending and not self.closed:
+            type_, event = self.pending.popleft()
+            self._write(event.chunk(type_))
+
+    def write(self, chunk: bytes) -> None:
+        """Write a framed chunk of this watcher's own (a bookmark) in direct mode."""
+        if not self.closed:
+            self._write(chunk)
+
+    def _write(self, chunk: bytes) -> None:
+        assert self.sink is not None
+        if not self.sink(chunk):
+            self.overflowed = True
+            self.close()
 
     def offer(self, event: CachedEvent) -> None:
-        """Queue ``event`` in the form this watcher sees it (selectors retype events)."""
+        """Take ``event`` in the form this watcher sees it (selectors retype events)."""
         if self.closed:
             return
         if self.namespace and event.obj.namespace != self.namespace:
@@ -112,6 +152,9 @@ class Watcher:
         else:
             type_ = None
         if type_ is None:
+            return
+        if self.sink is not None:
+            self._write(event.chunk(type_))
             return
         if len(self.pending) >= MAX_PENDING:
             self.overflowed = True

@@ -29,7 +29,7 @@ from pilothouse.api import errors
 from pilothouse.api.resources import ResourceType
 from pilothouse.api.tables import partial_object_metadata, to_table
 from pilothouse.apiserver import conversion
-from pilothouse.apiserver.cacher import CachedEvent, CachedObject, Watcher
+from pilothouse.apiserver.cacher import CachedEvent, CachedObject, Sink, Watcher, http_chunk
 from pilothouse.apiserver.context import APIContext
 from pilothouse.apiserver.filters import compile_filter
 from pilothouse.apiserver.options import ListOptions
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pilothouse.apiserver.rest import Request
 
 BOOKMARK_INTERVAL = 10.0  # seconds between bookmarks (kube-apiserver: about a minute)
+MAX_BUFFERED = 8 * 1024 * 1024  # bytes a watcher's connection may hold before it is dropped
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -142,6 +143,9 @@ class WatchHandler:
             await response.write(b"".join(encoder.object_line("ADDED", o) for o in initial))
         if options.send_initial_events:
             await response.write(encoder.bookmark(revision, initial_events_end=True))
+        sink = _connection_sink(req) if encoder.plain else None
+        if sink is not None:
+            watcher.go_direct(sink)  # later events go straight to the connection
         last_bookmark = revision
         while True:
             remaining = deadline - time.monotonic()
@@ -154,7 +158,28 @@ class WatchHandler:
                 last_bookmark = batch[-1][1].revision
             elif options.allow_bookmarks and self.ctx.cacher.revision > last_bookmark:
                 last_bookmark = self.ctx.cacher.revision
-                await response.write(encoder.bookmark(last_bookmark))
+                bookmark = encoder.bookmark(last_bookmark)
+                if sink is not None:
+                    watcher.write(http_chunk(bookmark))
+                else:
+                    await response.write(bookmark)
+
+
+def _connection_sink(req: Request) -> Sink | None:
+    """Writes framed chunks straight to the client's connection (the response is chunked
+    and its headers are sent), reporting a client that lets more than MAX_BUFFERED bytes
+    pile up."""
+    transport = req.http.transport
+    if transport is None:
+        return None
+
+    def write(chunk: bytes) -> bool:
+        if transport.is_closing():
+            return False
+        transport.write(chunk)
+        return transport.get_write_buffer_size() <= MAX_BUFFERED
+
+    return write
 
 
 class _EventEncoder:

@@ -22,11 +22,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pilothouse.api.quantity import Quantity, QuantityError
-
 from . import podutil
 from .errors import ConfigError
 from .expansion import expand, mapping_for
+from .fieldpath import FieldPathError, extract_resource_value, pod_field_value
 
 Obj = dict[str, Any]
 MASTER_SERVICES = frozenset({"kubernetes"})
@@ -146,93 +145,23 @@ def _decode(value: str) -> str:
     return base64.b64decode(value).decode(errors="replace")
 
 
-# -- fieldRef --------------------------------------------------------------------------------
+# -- fieldRef and resourceFieldRef ----------------------------------------------------------
 
 
 def field_value(pod: Obj, path: str, pod_ips: tuple[str, ...], host_ips: tuple[str, ...]) -> str:
     """The value of a downward API field of the pod."""
-    spec = podutil.spec(pod)
-    simple = {
-        "spec.nodeName": spec.get("nodeName") or "",
-        "spec.serviceAccountName": spec.get("serviceAccountName") or "",
-        "status.hostIP": host_ips[0] if host_ips else "",
-        "status.hostIPs": ",".join(host_ips),
-        "status.podIP": pod_ips[0] if pod_ips else "",
-        "status.podIPs": ",".join(pod_ips),
-        "metadata.name": podutil.name(pod),
-        "metadata.namespace": podutil.namespace(pod),
-        "metadata.uid": podutil.uid(pod),
-    }
-    if path in simple:
-        return simple[path]
-    if path == "spec.terminationGracePeriodSeconds":
-        return str(spec.get("terminationGracePeriodSeconds", podutil.DEFAULT_GRACE_SECONDS))
-    base, key = _subscript(path)
-    if base == "metadata.labels":
-        return podutil.labels_of(pod).get(key, "") if key is not None else format_map(podutil.labels_of(pod))
-    if base == "metadata.annotations":
-        annotations = podutil.annotations_of(pod)
-        return annotations.get(key, "") if key is not None else format_map(annotations)
-    raise ConfigError(f"unsupported fieldPath: {path}")
-
-
-def _subscript(path: str) -> tuple[str, str | None]:
-    """``metadata.labels['k']`` -> (``metadata.labels``, ``k``)."""
-    if not path.endswith("']") or "['" not in path:
-        return path, None
-    base, _, key = path[:-2].partition("['")
-    return base, key
-
-
-def format_map(values: Mapping[str, str]) -> str:
-    """``k="v"`` lines, sorted, as the downward API renders labels and annotations."""
-    return "\n".join(f"{k}={_go_quote(v)}" for k, v in sorted(values.items()))
-
-
-def _go_quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{escaped}"'
-
-
-# -- resourceFieldRef ------------------------------------------------------------------------
-
-
-def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: Mapping[str, str]) -> str:
-    target = container
-    if ref.get("containerName"):
-        found = podutil.container_spec(pod, ref["containerName"])
-        if found is None:
-            raise ConfigError(f"container {ref['containerName']} not found")
-        target = found
-    resource = ref.get("resource", "")
-    kind, _, name = resource.partition(".")
-    if kind not in ("limits", "requests") or not name:
-        raise ConfigError(f"unsupported container resource : {resource}")
-    values = dict((target.get("resources") or {}).get(kind) or {})
-    if kind == "limits":
-        for default in ("cpu", "memory", "ephemeral-storage"):
-            if default not in values and default in node_allocatable:
-                values[default] = node_allocatable[default]
-    amount = _quantity(values.get(name, "0"))
-    divisor = _quantity(ref.get("divisor") or "1")
-    if divisor.is_zero():
-        divisor = Quantity.parse("1")
-    if name == "cpu":
-        return str(_ceil_div(amount.milli_value(), divisor.milli_value()))
-    if name in ("memory", "ephemeral-storage") or name.startswith("hugepages-"):
-        return str(_ceil_div(amount.value(), divisor.value()))
-    raise ConfigError(f"unsupported container resource : {resource}")
-
-
-def _quantity(value: Any) -> Quantity:
     try:
-        return Quantity.from_json(value)
-    except QuantityError as error:
+        return pod_field_value(pod, path, pod_ips=pod_ips, host_ips=host_ips)
+    except FieldPathError as error:
         raise ConfigError(str(error)) from None
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+def resource_value(pod: Obj, container: Obj, ref: Obj, node_allocatable: Mapping[str, str]) -> str:
+    """The value of a container resource (this container's unless the ref names another)."""
+    try:
+        return extract_resource_value(ref, pod, node_allocatable, container=container)
+    except FieldPathError as error:
+        raise ConfigError(str(error)) from None
 
 
 # -- services --------------------------------------------------------------------------------

@@ -116,3 +116,30 @@ async def test_wait_for_wakes_when_the_revision_arrives(
     await asyncio.sleep(0)
     await store.create(PREFIX + "ns/late", value("late"))
     assert await waiting
+
+
+async def test_direct_watcher_writes_queued_then_new_events_in_order(
+    store: MemoryStore, cacher: Cacher
+) -> None:
+    written: list[bytes] = []
+    watcher = Watcher(lambda o: True)
+    cacher.resource(PREFIX).watchers.add(watcher)
+    await store.create(PREFIX + "ns/first", value("first"))
+    await cacher.wait_fresh()
+    watcher.go_direct(lambda chunk: written.append(chunk) or True)
+    await store.create(PREFIX + "ns/second", value("second"))
+    await cacher.wait_fresh()
+    names = [orjson.loads(c.split(b"\r\n")[1])["object"]["metadata"]["name"] for c in written]
+    assert names == ["first", "second"]
+    size, data = written[0].split(b"\r\n")[:2]
+    assert int(size, 16) == len(data) and written[0].endswith(b"\r\n")
+
+
+async def test_direct_watcher_that_lags_is_dropped(store: MemoryStore, cacher: Cacher) -> None:
+    watcher = Watcher(lambda o: True)
+    cacher.resource(PREFIX).watchers.add(watcher)
+    watcher.go_direct(lambda chunk: False)  # the connection is full
+    await store.create(PREFIX + "ns/lag", value("lag"))
+    await cacher.wait_fresh()
+    assert watcher.closed and watcher.overflowed
+    assert watcher not in cacher.resource(PREFIX).watchers

@@ -12,10 +12,10 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pilothouse.kubelet.fieldpath import FieldPathError, extract_field_path, extract_resource_value
 from pilothouse.kubelet.volumes.atomic_writer import FileProjection
 from pilothouse.kubelet.volumes.emptydir import MEDIUM_MEMORY
 from pilothouse.kubelet.volumes.errors import SourceError, aggregate, setup_failed
-from pilothouse.kubelet.volumes.fieldpath import extract_field_path, extract_resource_value
 from pilothouse.kubelet.volumes.host import VolumeHost
 from pilothouse.kubelet.volumes.layout import DOWNWARD_API
 from pilothouse.kubelet.volumes.podvolumes import PodVolume
@@ -44,7 +44,7 @@ def collect_data(items: list[Obj], pod: Obj, allocatable: Mapping[str, Any],
     for item in items:
         try:
             value = _item_value(item, pod, allocatable)
-        except SourceError as error:
+        except (SourceError, FieldPathError) as error:
             problems.append(str(error))
             continue
         payload[posixpath.normpath(item.get("path") or "")] = FileProjection(

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from pilothouse.api.patch.gojson import quote
+from pilothouse.kubelet.expansion import expand
 from pilothouse.kubelet.volumes.errors import VolumeError, container_config_error
 from pilothouse.kubelet.volumes.layout import PodLayout
 from pilothouse.kubelet.volumes.mounter import Mounter
 from pilothouse.kubelet.volumes.podvolumes import PodVolume, PodVolumes
-from pilothouse.kubelet.volumes.subpath import SubPathError, bind_subpath, expand, make_subpath_dir
+from pilothouse.kubelet.volumes.subpath import SubPathError, bind_subpath, make_subpath_dir
 from pilothouse.runtime.interface import Mount, MountPropagation
 
 Obj = dict[str, Any]

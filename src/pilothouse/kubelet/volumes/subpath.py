@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 from pilothouse.kubelet.volumes.mounter import Mounter
@@ -123,25 +122,3 @@ def _existing_prefix(base: str, wanted: str) -> tuple[str, list[str]]:
 def _same_file(fd: int, target: Path) -> bool:
     source, mounted = os.fstat(fd), os.stat(target)
     return (source.st_dev, source.st_ino) == (mounted.st_dev, mounted.st_ino)
-
-
-def expand(text: str, lookup: Callable[[str], str]) -> str:
-    """``$(VAR)`` references replaced through ``lookup``; ``$$`` is a literal ``$`` and an
-    unterminated ``$(`` stays as written (Kubernetes' third_party expansion)."""
-    out, checkpoint, cursor = [], 0, 0
-    while cursor < len(text):
-        if text[cursor] == "$" and cursor + 1 < len(text):
-            out.append(text[checkpoint:cursor])
-            rest = text[cursor + 1:]
-            closer = rest.find(")") if rest[0] == "(" else -1
-            if rest[0] == "$":
-                out.append("$")
-            elif closer > 0:
-                out.append(lookup(rest[1:closer]))
-                cursor += closer
-            else:
-                out.append("$" + rest[0])
-            cursor += 1
-            checkpoint = cursor + 1
-        cursor += 1
-    return "".join(out) + text[checkpoint:]

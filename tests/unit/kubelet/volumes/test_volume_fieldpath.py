@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from volume_fakes import make_pod
 
-from pilothouse.kubelet.volumes.errors import SourceError
-from pilothouse.kubelet.volumes.fieldpath import (
+from pilothouse.kubelet.fieldpath import (
+    FieldPathError,
     extract_field_path,
     extract_resource_value,
     split_subscripted_path,
@@ -47,13 +47,13 @@ def test_values_are_quoted_like_go() -> None:
     ("metadata.name['x']", 'fieldPath "metadata.name[\'x\']" does not support subscript'),
 ])
 def test_unsupported_field_paths(path: str, message: str) -> None:
-    with pytest.raises(SourceError) as failure:
+    with pytest.raises(FieldPathError) as failure:
         extract_field_path(make_pod(), path)
     assert str(failure.value) == message
 
 
 def test_invalid_subscript() -> None:
-    with pytest.raises(SourceError, match=r"^invalid key subscript in metadata\.labels\['a b'\]: "):
+    with pytest.raises(FieldPathError, match=r"^invalid key subscript in metadata\.labels\['a b'\]: "):
         extract_field_path(make_pod(), "metadata.labels['a b']")
 
 
@@ -101,6 +101,6 @@ def test_init_containers_are_found() -> None:
     ({"containerName": "app", "resource": "limits.gpu"}, "unsupported container resource : limits.gpu"),
 ])
 def test_resource_errors(selector: dict[str, str], message: str) -> None:
-    with pytest.raises(SourceError) as failure:
+    with pytest.raises(FieldPathError) as failure:
         extract_resource_value(selector, pod_with({}), ALLOCATABLE)
     assert str(failure.value) == message

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from volume_fakes import FakeClient, FakeMounter, config_map, make_pod
 
+from pilothouse.kubelet.expansion import expand
 from pilothouse.kubelet.volumes import PodVolumes, VolumeError, VolumeManager
-from pilothouse.kubelet.volumes.subpath import expand
 from pilothouse.runtime.interface import Mount, MountPropagation
 
 Obj = dict[str, Any]

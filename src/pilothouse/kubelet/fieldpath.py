@@ -1,10 +1,14 @@
-"""Downward API values: a pod's metadata fields and its containers' resources, as text.
+"""Downward API values: a pod's fields and its containers' resources, as text, for
+environment variables (``fieldRef``/``resourceFieldRef``) and downwardAPI volumes alike.
 
 Matches k8s.io/kubernetes pkg/fieldpath and pkg/api/v1/resource:
 
 * ``metadata.name``, ``metadata.namespace``, ``metadata.uid``; ``metadata.labels`` and
   ``metadata.annotations`` as ``key="value"`` lines sorted by key (values quoted as Go's %q),
   and one value with ``metadata.labels['key']`` (empty when the key is absent);
+* for environment variables (``pod_field_value``) also ``spec.nodeName``,
+  ``spec.serviceAccountName`` and ``status.podIP(s)``/``status.hostIP(s)`` (the IPs are
+  given by the caller: the kubelet knows them before the API does);
 * ``limits.cpu|memory|ephemeral-storage``, ``requests.*`` and ``*.hugepages-<size>`` of a
   container, divided by the divisor (default 1) and rounded up; a container without a CPU,
   memory or ephemeral-storage limit reads the node's allocatable amount instead.
@@ -18,14 +22,34 @@ from typing import Any
 from pilothouse.api.patch.gojson import quote
 from pilothouse.api.quantity import Quantity, QuantityError
 from pilothouse.api.validation import is_qualified_name
-from pilothouse.kubelet.volumes.errors import SourceError
 
 Obj = dict[str, Any]
+
+
+class FieldPathError(ValueError):
+    """A field or resource the downward API cannot give (callers turn it into their error)."""
 
 _DEFAULTED_LIMITS = ("cpu", "memory", "ephemeral-storage")
 
 
+def pod_field_value(pod: Obj, field_path: str, *, pod_ips: tuple[str, ...],
+                    host_ips: tuple[str, ...]) -> str:
+    """A ``fieldRef`` of an environment variable (the kubelet's podFieldSelectorRuntimeValue):
+    the spec and status fields it knows, then the metadata ones."""
+    spec = pod.get("spec") or {}
+    if field_path in ("spec.nodeName", "spec.serviceAccountName"):
+        return str(spec.get(field_path.removeprefix("spec.")) or "")
+    if field_path in ("status.podIP", "status.hostIP"):
+        ips = pod_ips if field_path == "status.podIP" else host_ips
+        return ips[0] if ips else ""
+    if field_path in ("status.podIPs", "status.hostIPs"):
+        return ",".join(pod_ips if field_path == "status.podIPs" else host_ips)
+    return extract_field_path(pod, field_path)
+
+
 def extract_field_path(pod: Obj, field_path: str) -> str:
+    """A metadata ``fieldRef`` (upstream's ExtractFieldPathAsString), as downwardAPI volumes
+    read them."""
     meta = pod.get("metadata") or {}
     path, subscript = split_subscripted_path(field_path)
     if subscript is not None:
@@ -36,7 +60,7 @@ def extract_field_path(pod: Obj, field_path: str) -> str:
         return format_map(meta.get("labels") or {})
     if path in ("metadata.name", "metadata.namespace", "metadata.uid"):
         return str(meta.get(path.removeprefix("metadata.")) or "")
-    raise SourceError(f"unsupported fieldPath: {field_path}")
+    raise FieldPathError(f"unsupported fieldPath: {field_path}")
 
 
 def split_subscripted_path(field_path: str) -> tuple[str, str | None]:
@@ -61,15 +85,19 @@ def _subscripted_value(meta: Obj, field_path: str, path: str, subscript: str) ->
         problems = is_qualified_name(subscript)
         source = meta.get("labels") or {}
     else:
-        raise SourceError(f"fieldPath {quote(field_path)} does not support subscript")
+        raise FieldPathError(f"fieldPath {quote(field_path)} does not support subscript")
     if problems:
-        raise SourceError(f"invalid key subscript in {field_path}: {';'.join(problems)}")
+        raise FieldPathError(f"invalid key subscript in {field_path}: {';'.join(problems)}")
     return str(source.get(subscript, ""))
 
 
-def extract_resource_value(selector: Obj, pod: Obj, allocatable: Mapping[str, Any]) -> str:
-    """The value a ``resourceFieldRef`` selects, with unset limits read from ``allocatable``."""
-    container = _find_container(pod, selector.get("containerName") or "")
+def extract_resource_value(selector: Obj, pod: Obj, allocatable: Mapping[str, Any], *,
+                           container: Obj | None = None) -> str:
+    """The value a ``resourceFieldRef`` selects, with unset limits read from ``allocatable``.
+    ``container`` is the one an environment variable belongs to (used when the selector
+    names none)."""
+    if selector.get("containerName") or container is None:
+        container = _find_container(pod, selector.get("containerName") or "")
     resources = container.get("resources") or {}
     limits = dict(resources.get("limits") or {})
     for name in _DEFAULTED_LIMITS:
@@ -82,7 +110,7 @@ def extract_resource_value(selector: Obj, pod: Obj, allocatable: Mapping[str, An
     kind, _, name = str(selector.get("resource") or "").partition(".")
     values = {"limits": limits, "requests": requests}.get(kind)
     if values is None or not _supported(name):
-        raise SourceError(f"unsupported container resource : {selector.get('resource')}")
+        raise FieldPathError(f"unsupported container resource : {selector.get('resource')}")
     amount = _quantity(values.get(name))
     if name == "cpu":
         return str(_ceil_div(amount.milli_value(), divisor.milli_value()))
@@ -98,7 +126,7 @@ def _find_container(pod: Obj, name: str) -> Obj:
     for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         if container.get("name") == name:
             return container
-    raise SourceError(f"container {name} not found")
+    raise FieldPathError(f"container {name} not found")
 
 
 def _quantity(value: Any) -> Quantity:
@@ -107,7 +135,7 @@ def _quantity(value: Any) -> Quantity:
     try:
         return Quantity.from_json(value)
     except QuantityError as error:
-        raise SourceError(str(error)) from None
+        raise FieldPathError(str(error)) from None
 
 
 def _ceil_div(value: int, divisor: int) -> int:
