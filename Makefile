@@ -8,13 +8,18 @@ PYTEST_ARGS ?=
 run: setup
 	.venv/bin/pilothouse server --data-dir $(DATA_DIR)
 
+# Cluster traffic must never leave the machine while tests run: the egress guard drops
+# anything forwarded out of the uplink (the shared tool when present, else our copy).
+EGRESS_GUARD := $(firstword $(wildcard ../shared/tools/egress-guard) hack/egress-guard)
+
 test: setup-test
-	../shared/tools/egress-guard on 2>/dev/null || true
+	$(EGRESS_GUARD) on
 	.venv/bin/lint-imports
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # The quick tier: everything but the long end-to-end scenarios.
 test-quick: setup-test
+	$(EGRESS_GUARD) on
 	.venv/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 setup:
