@@ -69,9 +69,9 @@ class ControlPlane:
         """Waits while the control plane runs; raises the error of the server's node if it
         fails for good."""
         if self.agent is None:
-            await asyncio.Event().wait()
-        assert self.agent is not None
-        await self.agent.wait()
+            await asyncio.Event().wait()  # until cancelled
+        else:
+            await self.agent.wait()
 
     async def stop(self) -> None:
         if self.agent is not None:
