@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -61,24 +64,39 @@ def list_response(req: Request, registry: Registry, result: ListResult) -> web.R
         list_meta["remainingItemCount"] = result.remaining
     converts = registry.storage_resource(resource) is not resource
     if representation.as_kind or converts or representation.media_type != negotiation.JSON:
-        items = [conversion.to_served(resource, registry, o.decode()) for o in result.items]
-        if representation.as_kind == "Table":
-            body: Any = to_table(
-                resource, items, include_object=representation.include_object,
-                list_meta=list_meta,
-            )
-        elif representation.as_kind.startswith("PartialObjectMetadata"):
-            body = partial_object_metadata_list(items, list_meta)
-        else:
-            body = _list_object(resource, items, list_meta)
-        return _respond(req, negotiation.dump(body, representation), 200,
-                        representation.media_type)
+        with cyclic_gc_paused():
+            items = [conversion.to_served(resource, registry, o.decode()) for o in result.items]
+            if representation.as_kind == "Table":
+                body: Any = to_table(
+                    resource, items, include_object=representation.include_object,
+                    list_meta=list_meta,
+                )
+            elif representation.as_kind.startswith("PartialObjectMetadata"):
+                body = partial_object_metadata_list(items, list_meta)
+            else:
+                body = _list_object(resource, items, list_meta)
+            encoded = negotiation.dump(body, representation)
+        return _respond(req, encoded, 200, representation.media_type)
     # The common case, and the hot one: splice the cached JSON of each item.
     head = orjson.dumps(
         {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": list_meta}
     )
     body_bytes = head[:-1] + b',"items":[' + b",".join(o.raw for o in result.items) + b"]}"
     return _respond(req, body_bytes, 200, negotiation.JSON)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Decoding a large list allocates hundreds of thousands of dicts, which would set off
+    several full collections, each walking every object of the server (half the time of a
+    Table of 10,000 pods). Decoded JSON holds no cycles: reference counting frees it all."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _list_object(resource: ResourceType, items: list[Obj], list_meta: Obj) -> Obj:

@@ -12,6 +12,7 @@ the layout of the server's own node.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -165,6 +166,9 @@ async def serve(service: Service, *, on_started: Callable[[], None] = lambda: No
     try:
         if await _first(service.start(), stopped) is stopped:
             return
+        # What start-up built (schemas, registries, caches) lives as long as the process:
+        # keep the cyclic collector from walking it again on every full collection.
+        gc.freeze()
         on_started()
         await _first(service.wait(), stopped)
     except (BootstrapError, NodeAddressError) as e:
