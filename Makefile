@@ -14,7 +14,7 @@ EGRESS_GUARD := $(firstword $(wildcard ../shared/tools/egress-guard) hack/egress
 
 test: setup-test
 	$(EGRESS_GUARD) on
-	.venv/bin/lint-imports
+	$(LINT)
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # The quick tier: everything but the long end-to-end scenarios.
@@ -28,9 +28,15 @@ setup:
 setup-test:
 	@hack/setup.sh test
 
+# Style, types and the layer contracts (.importlinter); `make test` runs them first.
+define LINT
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+.venv/bin/lint-imports
+endef
+
 lint: setup-test
-	.venv/bin/ruff check src tests bench
-	.venv/bin/lint-imports
+	$(LINT)
 
 bench: setup-test
 	for b in bench/*.py; do .venv/bin/python $$b; done

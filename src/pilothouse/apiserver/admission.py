@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pilothouse.api import errors
-from pilothouse.api.kinds import strategy_for
+from pilothouse.api.kinds import service
 from pilothouse.api.resources import ResourceType
 from pilothouse.apiserver.context import APIContext
 
@@ -76,7 +76,7 @@ async def allocate(
     """Take the cluster IP and node ports a Service needs (nothing for other kinds)."""
     if not _is_service(resource):
         return []
-    problems = strategy_for("", "Service").init_ip_family_fields(obj, old)
+    problems = service.init_ip_family_fields(obj, old)
     if problems:
         raise errors.Invalid.of("Service", obj["metadata"]["name"], problems)
     if dry_run:

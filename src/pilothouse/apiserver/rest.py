@@ -12,6 +12,7 @@ Objects from the cache are never mutated: every write starts from a freshly deco
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,7 +212,7 @@ class RestHandlers:
 
     def validate_fields(
         self, req: Request, obj: Obj, options: WriteOptions,
-        duplicates: list[str] | tuple[str, ...] = (),
+        duplicates: builtins.list[str] | tuple[str, ...] = (),
     ) -> None:
         """Prune unknown fields and reject wrong types (always), and report unknown and
         duplicate fields as the request's fieldValidation directive says."""
@@ -222,7 +223,7 @@ class RestHandlers:
             check_fields(obj, schema, mode=options.field_validation, duplicates=duplicates)
         )
 
-    def reset_fields(self, req: Request, obj: Obj) -> list[tuple[str, ...]]:
+    def reset_fields(self, req: Request, obj: Obj) -> builtins.list[tuple[str, ...]]:
         """Fields a write does not own: status on the main resource (when a /status
         endpoint exists), everything but status on /status."""
         if req.info.subresource == "status":
@@ -295,7 +296,7 @@ class RestHandlers:
 
     def validate_patched_fields(
         self, req: Request, patched: Obj, patch: Any, content_type: str, options: WriteOptions,
-        duplicates: list[str],
+        duplicates: builtins.list[str],
     ) -> None:
         schema = self.ctx.schema_for(req.info.resource)
         if schema is None:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from pilothouse.api import errors
 from pilothouse.api.kinds import strategy_for
+from pilothouse.api.kinds.namespace import NamespaceStrategy
 from pilothouse.api.patch import apply_json_patch, apply_merge_patch
 from pilothouse.api.selectors import LabelSelector
 from pilothouse.apiserver import conversion, negotiation, objectmeta, rendering
@@ -113,7 +114,7 @@ class SubresourceHandlers:
         result.setdefault("spec", {})["finalizers"] = finalizers
         if not finalizers:
             del result["spec"]["finalizers"]
-        strategy = strategy_for("", "Namespace")
+        strategy = NamespaceStrategy()
         strategy.prepare_for_finalize(result, current)
         problems = strategy.validate_finalize(result, current)
         if problems:

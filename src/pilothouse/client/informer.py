@@ -14,6 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import random
 from collections.abc import Callable
@@ -80,7 +81,7 @@ class Informer:
     def list(self) -> list[Obj]:
         return list(self._objects.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._objects)
 
     def add_index(self, name: str, function: IndexFunc) -> None:
@@ -91,7 +92,7 @@ class Informer:
                 index.setdefault(value, set()).add(key)
         self._indices[name] = index
 
-    def by_index(self, name: str, value: str) -> list[Obj]:
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         keys = self._indices[name].get(value, ())
         return [self._objects[k] for k in keys if k in self._objects]
 

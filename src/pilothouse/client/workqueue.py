@@ -14,21 +14,24 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)  # a queue's keys: "namespace/name" strings, tuples...
 
 
 class ShutDown(Exception):
     """The queue was shut down: workers should stop."""
 
 
-class WorkQueue:
+class WorkQueue(Generic[K]):
     def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0, name: str = ""):
         self.name = name
-        self._queue: collections.deque[Hashable] = collections.deque()
-        self._dirty: set[Hashable] = set()
-        self._processing: set[Hashable] = set()
-        self._failures: dict[Hashable, int] = {}
+        self._queue: collections.deque[K] = collections.deque()
+        self._dirty: set[K] = set()
+        self._processing: set[K] = set()
+        self._failures: dict[K, int] = {}
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._available = asyncio.Event()
@@ -38,7 +41,7 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._queue)
 
-    def add(self, key: Hashable) -> None:
+    def add(self, key: K) -> None:
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
@@ -46,7 +49,7 @@ class WorkQueue:
             self._queue.append(key)
             self._available.set()
 
-    def add_after(self, key: Hashable, delay: float) -> None:
+    def add_after(self, key: K, delay: float) -> None:
         if delay <= 0:
             self.add(key)
             return
@@ -60,18 +63,18 @@ class WorkQueue:
         handle = loop.call_later(delay, fire)
         self._timers.add(handle)
 
-    def add_rate_limited(self, key: Hashable) -> None:
+    def add_rate_limited(self, key: K) -> None:
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
         self.add_after(key, min(self._base_delay * (2**failures), self._max_delay))
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: K) -> None:
         self._failures.pop(key, None)
 
-    def failures(self, key: Hashable) -> int:
+    def failures(self, key: K) -> int:
         return self._failures.get(key, 0)
 
-    async def get(self) -> Hashable:
+    async def get(self) -> K:
         while not self._queue:
             if self._shutting_down:
                 raise ShutDown
@@ -82,7 +85,7 @@ class WorkQueue:
         self._processing.add(key)
         return key
 
-    def done(self, key: Hashable) -> None:
+    def done(self, key: K) -> None:
         self._processing.discard(key)
         if key in self._dirty:
             self._queue.append(key)
@@ -97,7 +100,7 @@ class WorkQueue:
 
 
 async def run_workers(
-    queue: WorkQueue, sync: Callable[[Hashable], Awaitable[None]], *, workers: int = 1
+    queue: WorkQueue[K], sync: Callable[[K], Awaitable[None]], *, workers: int = 1
 ) -> None:
     """Process keys until the queue shuts down: ``sync(key)``; on an exception the key is
     retried with back-off, on success its back-off is forgotten."""

@@ -35,7 +35,7 @@ class NamespaceController:
     def __init__(self, *, client: APIClient, informers: InformerFactory, workers: int = 2):
         self.client = client
         self.namespaces = informers.informer("", "v1", "namespaces")
-        self.queue = WorkQueue(name=self.name)
+        self.queue: WorkQueue[str] = WorkQueue(name=self.name)
         self.workers = workers
         self.namespaces.add_handlers(Handlers(
             on_add=self._enqueue,

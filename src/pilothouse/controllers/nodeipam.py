@@ -73,7 +73,7 @@ class NodeIPAMController:
         self.client = client
         self.cidrs = NodeCIDRs(IPv4Network(cluster_cidr), node_cidr_mask_size)
         self.nodes = informers.informer("", "v1", "nodes")
-        self.queue = WorkQueue(name=self.name)
+        self.queue: WorkQueue[str] = WorkQueue(name=self.name)
         # Assigned by us, not yet in the cache: node name -> CIDR.
         self.assigned: dict[str, IPv4Network] = {}
         self.nodes.add_handlers(Handlers(

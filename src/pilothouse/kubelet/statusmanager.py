@@ -60,7 +60,7 @@ class StatusManager:
         self.target = target
         self._entries: dict[str, _Entry] = {}
         self._written: dict[str, Obj] = {}
-        self._queue = WorkQueue(base_delay=0.2, max_delay=10.0, name="pod status")
+        self._queue: WorkQueue[str] = WorkQueue(base_delay=0.2, max_delay=10.0, name="pod status")
         self._lock: dict[str, asyncio.Lock] = {}
         # Flushes share the writers' limit: a burst of deleted pods must not open a
         # connection to the API server each.
@@ -95,8 +95,7 @@ class StatusManager:
     async def flush(self, uid: str) -> None:
         await self._sync(uid)
 
-    async def _sync(self, key: object) -> None:
-        uid = str(key)
+    async def _sync(self, uid: str) -> None:
         async with self._lock.setdefault(uid, asyncio.Lock()):
             entry = self._entries.get(uid)
             if entry is None or self._written.get(uid) == entry.status:
