@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import click
 
+from pilothouse.cli.memory import limit_malloc_arenas, trim_periodically
 from pilothouse.cli.server import data_dir_option, node_options
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def agent(
             raise click.BadParameter(str(e), param_hint="--token") from None
     config = kubelet_config(data_dir, **node)
     configure_logging(log_level)
+    limit_malloc_arenas()
     asyncio.run(serve(Agent(config, server=server.rstrip("/"), token=token)))
 
 
@@ -169,8 +171,12 @@ async def serve(service: Service, *, on_started: Callable[[], None] = lambda: No
         # What start-up built (schemas, registries, caches) lives as long as the process:
         # keep the cyclic collector from walking it again on every full collection.
         gc.freeze()
+        trimming = asyncio.ensure_future(trim_periodically())
         on_started()
-        await _first(service.wait(), stopped)
+        try:
+            await _first(service.wait(), stopped)
+        finally:
+            trimming.cancel()
     except (BootstrapError, NodeAddressError) as e:
         raise click.ClickException(str(e)) from None
     except Exception as e:

@@ -4,7 +4,6 @@ names them) and ``pilothouse kubectl`` (the installed kubectl with the admin kub
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import shutil
 import sys
@@ -91,6 +90,7 @@ def server(
     from pilothouse.apiserver.server import ServerConfig
     from pilothouse.cli.agent import configure_logging, kubelet_config, serve
     from pilothouse.cli.controlplane import ControlPlane
+    from pilothouse.cli.memory import limit_malloc_arenas
 
     agent = None if disable_agent else kubelet_config(data_dir, control_plane=True, **node)
     configure_logging(log_level)
@@ -121,20 +121,6 @@ def _print_started(config) -> None:  # type: ignore[no-untyped-def]
         f"--token <the token in {config.data_dir / 'token'}>",
         err=True,
     )
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas (as MALLOC_ARENA_MAX=2 would) before threads start.
-
-    Every thread that allocates (SQLite readers, the writer, executors) otherwise gets its
-    own arena, and each keeps the memory it freed: a server that served a burst of large
-    lists would keep hundreds of MB it no longer uses."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return  # not glibc: nothing to tune
-    m_arena_max = -8
-    libc.mallopt(m_arena_max, arenas)
 
 
 @click.command(
