@@ -92,6 +92,7 @@ class PodNetwork:
             timeout=config.plugin_timeout,
         )
         self._pod_network = pod_network(config)
+        self._pod_network_without_host_ports = pod_network(config, host_ports=False)
         self._loopback = loopback_network()
 
     async def verify_plugins(self) -> None:
@@ -130,7 +131,8 @@ class PodNetwork:
             capability_args=capability_args,
         )
         try:
-            result = await self.invoker.add(self._pod_network, pod_rt)
+            network = self._pod_network if port_mappings else self._pod_network_without_host_ports
+            result = await self.invoker.add(network, pod_rt)
             return _status(sandbox_id, netns_path, result, bridge=self.config.bridge)
         except CNIError as error:
             await self._release_after_failure(sandbox_id, error)

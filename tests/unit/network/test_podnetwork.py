@@ -74,7 +74,19 @@ async def test_setup_again_only_checks(
     again = await setup(pods, netns)
 
     assert again == first
-    assert node_plugins.sequence() == [("bridge", "CHECK"), ("portmap", "CHECK")]
+    assert node_plugins.sequence() == [("bridge", "CHECK")]
+
+
+async def test_a_pod_without_host_ports_never_runs_portmap(
+    pods: PodNetwork, node_plugins: FakePlugins, netns: Path
+) -> None:
+    await setup(pods, netns)
+    await pods.teardown_sandbox("sandbox1")
+
+    assert node_plugins.sequence() == [
+        ("loopback", "ADD"), ("bridge", "ADD"), ("bridge", "DEL"), ("loopback", "DEL"),
+    ]
+    assert node_plugins.leases() == []
 
 
 async def test_setup_with_other_ports_rewires(
@@ -93,11 +105,11 @@ async def test_setup_with_other_ports_rewires(
 async def test_setup_rewires_when_check_fails(
     pods: PodNetwork, node_plugins: FakePlugins, netns: Path
 ) -> None:
-    await setup(pods, netns)
+    await setup(pods, netns, PortMapping(8080, 80))
     node_plugins.fail("bridge", "CHECK", msg="veth missing")
     node_plugins.clear_calls()
 
-    await setup(pods, netns)
+    await setup(pods, netns, PortMapping(8080, 80))
 
     assert node_plugins.sequence()[-2:] == [("bridge", "ADD"), ("portmap", "ADD")]
 
@@ -105,7 +117,7 @@ async def test_setup_rewires_when_check_fails(
 async def test_teardown_releases_both_attachments_and_is_idempotent(
     pods: PodNetwork, node_plugins: FakePlugins, netns: Path
 ) -> None:
-    await setup(pods, netns)
+    await setup(pods, netns, PortMapping(8080, 80))
     node_plugins.clear_calls()
 
     await pods.teardown_sandbox("sandbox1")
@@ -123,7 +135,7 @@ async def test_teardown_releases_both_attachments_and_is_idempotent(
 async def test_teardown_tries_loopback_even_when_the_pod_network_fails(
     pods: PodNetwork, node_plugins: FakePlugins, netns: Path
 ) -> None:
-    await setup(pods, netns)
+    await setup(pods, netns, PortMapping(8080, 80))
     node_plugins.fail("portmap", "DEL", msg="iptables locked")
     node_plugins.clear_calls()
 
