@@ -11,7 +11,7 @@ import pytest
 from conftest import HostNode
 from nethelpers import ping, sh
 
-from pilothouse.network import PodNetwork
+from pilothouse.network import PodNetwork, PortMapping
 from pilothouse.network.cni import InvalidNetns, PluginError
 
 MakeSandbox = Callable[[], Awaitable[str]]
@@ -145,7 +145,7 @@ async def test_a_failed_setup_leaves_nothing_behind(
 
     with pytest.raises(PluginError, match="injected failure"):
         await pods.setup_sandbox(sandbox, f"/run/netns/{sandbox}", pod_name="x",
-                                 pod_namespace="default")
+                                 pod_namespace="default", port_mappings=(PortMapping(18080, 80),))
 
     assert not await link_exists("eth0", sandbox)
     assert leases(host_node) == []
