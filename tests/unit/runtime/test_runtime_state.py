@@ -76,3 +76,15 @@ def test_deleted_records_are_gone_for_every_store(tmp_path: Path):
     assert [r.id for r in reader.list_containers()] == ["c2"]
     with pytest.raises(NotFound):
         reader.load_container("c1")
+
+
+def test_a_store_forgets_records_another_store_deleted(tmp_path: Path):
+    reader, writer = StateStore(tmp_path), StateStore(tmp_path)
+    for index in range(3):
+        writer.save_container(record(f"c{index}"))
+    assert len(reader.list_containers()) == 3
+
+    for index in range(3):
+        writer.delete_container(f"c{index}")
+    assert reader.list_containers() == []
+    assert reader._decoded == {}

@@ -202,10 +202,16 @@ class StateStore:
 
     def _load_all(self, cls: type[Record], directory: Path, name: str) -> list[Record]:
         records = []
+        listed = set()
         for entry in os.scandir(directory):
-            record = self._load(cls, Path(entry.path) / name)
+            path = Path(entry.path) / name
+            listed.add(path)
+            record = self._load(cls, path)
             if record is not None:
                 records.append(record)
+        # Forget what another process deleted.
+        for path in [p for p in self._decoded if p.parent.parent == directory and p not in listed]:
+            del self._decoded[path]
         return records
 
 
