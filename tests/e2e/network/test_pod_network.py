@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -27,6 +28,17 @@ async def link_exists(name: str, netns: str | None = None) -> bool:
     argv = ("ip", "link", "show", "dev", name)
     completed = await sh(*(("ip", "-n", netns, *argv[1:]) if netns else argv), check=False)
     return completed.returncode == 0
+
+
+async def link_vanishes(name: str, timeout: float = 10.0) -> bool:
+    """Whether a host link goes away within ``timeout``: the kernel destroys the veths of a
+    deleted network namespace in the background, a moment after the namespace is gone."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await link_exists(name):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 def leases(host_node: HostNode) -> list[str]:
@@ -92,7 +104,7 @@ async def test_teardown_after_the_sandbox_namespace_is_gone(
 
     await host_node.pods.teardown_sandbox(sandbox)
 
-    assert not await link_exists(status.host_interface)
+    assert await link_vanishes(status.host_interface)
     assert leases(host_node) == []
 
 
