@@ -16,7 +16,7 @@ from pilothouse.kubelet.volumes.errors import SourceError, setup_failed
 from pilothouse.kubelet.volumes.host import VolumeHost
 from pilothouse.kubelet.volumes.layout import CONFIG_MAP
 from pilothouse.kubelet.volumes.podvolumes import PodVolume
-from pilothouse.kubelet.volumes.projection import decode_base64, file_mode, publish
+from pilothouse.kubelet.volumes.projection import decode_base64, key_files, publish
 
 Obj = dict[str, Any]
 
@@ -40,19 +40,8 @@ class ConfigMapPlugin:
 
 def make_payload(items: list[Obj], config_map: Obj, default_mode: int | None, *,
                  optional: bool) -> dict[str, FileProjection]:
-    data = {key: value.encode() for key, value in (config_map.get("data") or {}).items()}
     binary = {key: decode_base64(value)
               for key, value in (config_map.get("binaryData") or {}).items()}
-    if not items:
-        return {key: FileProjection(value, file_mode({}, default_mode))
-                for key, value in (data | binary).items()}
-    payload = {}
-    for item in items:
-        key = item.get("key") or ""
-        content = data[key] if key in data else binary.get(key)
-        if content is None:
-            if optional:
-                continue
-            raise SourceError(f"configmap references non-existent config key: {key}")
-        payload[item.get("path") or ""] = FileProjection(content, file_mode(item, default_mode))
-    return payload
+    data = {key: value.encode() for key, value in (config_map.get("data") or {}).items()}
+    return key_files(binary | data, items, default_mode, optional=optional,
+                     missing="configmap references non-existent config key")

@@ -98,6 +98,25 @@ def _clean(path: str) -> str:
     return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
 
 
+def key_files(data: Mapping[str, bytes], items: list[Obj], default_mode: int | None, *,
+              optional: bool, missing: str) -> dict[str, FileProjection]:
+    """The files of a configMap or secret source: every key at its own name, or only the
+    keys ``items`` name, at their paths and modes. A missing key raises SourceError
+    (``missing`` and the key) unless the source is optional."""
+    if not items:
+        return {key: FileProjection(value, file_mode({}, default_mode))
+                for key, value in data.items()}
+    payload = {}
+    for item in items:
+        key = item.get("key") or ""
+        if key not in data:
+            if optional:
+                continue
+            raise SourceError(f"{missing}: {key}")
+        payload[item.get("path") or ""] = FileProjection(data[key], file_mode(item, default_mode))
+    return payload
+
+
 def file_mode(item: Obj, default_mode: int | None) -> int:
     mode = item.get("mode")
     if mode is not None:

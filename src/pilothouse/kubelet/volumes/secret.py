@@ -15,7 +15,7 @@ from pilothouse.kubelet.volumes.errors import SourceError, setup_failed
 from pilothouse.kubelet.volumes.host import VolumeHost
 from pilothouse.kubelet.volumes.layout import SECRET
 from pilothouse.kubelet.volumes.podvolumes import PodVolume
-from pilothouse.kubelet.volumes.projection import decode_base64, file_mode, publish
+from pilothouse.kubelet.volumes.projection import decode_base64, key_files, publish
 
 Obj = dict[str, Any]
 
@@ -40,15 +40,5 @@ class SecretPlugin:
 def make_payload(items: list[Obj], secret: Obj, default_mode: int | None, *,
                  optional: bool) -> dict[str, FileProjection]:
     data = {key: decode_base64(value) for key, value in (secret.get("data") or {}).items()}
-    if not items:
-        return {key: FileProjection(value, file_mode({}, default_mode))
-                for key, value in data.items()}
-    payload = {}
-    for item in items:
-        key = item.get("key") or ""
-        if key not in data:
-            if optional:
-                continue
-            raise SourceError(f"references non-existent secret key: {key}")
-        payload[item.get("path") or ""] = FileProjection(data[key], file_mode(item, default_mode))
-    return payload
+    return key_files(data, items, default_mode, optional=optional,
+                     missing="references non-existent secret key")
